@@ -1,0 +1,357 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.contrib.gis.db import models
+from django.contrib.gis.geos import Polygon
+from django.db.models import F, Q, Sum
+from django.db.models.functions import Coalesce
+from simple_history.models import HistoricalRecords
+
+from posture.countries import CountryField, country_code_check, country_name
+from posture.estimates import Estimate, point_in_range
+from posture.models import Actor, Base, Source
+
+
+class Kind(models.TextChoices):
+    """What happened. Each kind maps to ACLED's event_type / sub_event_type (see ACLED_TYPES)."""
+
+    ROCKET_ATTACK = "rocket_attack", "Rocket attack"
+    BALLISTIC_MISSILE_STRIKE = "ballistic_missile_strike", "Ballistic missile strike"
+    DRONE_ATTACK = "drone_attack", "One-way drone attack"
+    DRONE_STRIKE = "drone_strike", "Drone strike"
+    AIR_STRIKE = "air_strike", "Air strike"
+    IED = "ied", "IED / roadside bomb"
+    ARMED_CLASH = "armed_clash", "Armed clash"
+    SHOW_OF_FORCE = "show_of_force", "Show of force / bomber overflight"
+    POSTURE_ANNOUNCEMENT = "posture_announcement", "Posture announcement"
+    DIPLOMATIC_MOVE = "diplomatic_move", "Diplomatic move"
+    STATEMENT = "statement", "Official statement / warning"
+    CONTEXT = "context", "Political context"
+
+
+class Category(models.TextChoices):
+    """Map layers: kinds grouped by what they mean in the attack-and-response cycle."""
+
+    ATTACK = "attack", "Attacks"
+    STRIKE = "strike", "Strikes"
+    SIGNAL = "signal", "Signals and posture"
+    POLITICAL = "political", "Diplomacy and context"
+
+
+KIND_CATEGORY = {
+    Kind.ROCKET_ATTACK: Category.ATTACK,
+    Kind.BALLISTIC_MISSILE_STRIKE: Category.ATTACK,
+    Kind.DRONE_ATTACK: Category.ATTACK,
+    Kind.IED: Category.ATTACK,
+    Kind.ARMED_CLASH: Category.ATTACK,
+    Kind.DRONE_STRIKE: Category.STRIKE,
+    Kind.AIR_STRIKE: Category.STRIKE,
+    Kind.SHOW_OF_FORCE: Category.SIGNAL,
+    Kind.POSTURE_ANNOUNCEMENT: Category.SIGNAL,
+    Kind.STATEMENT: Category.SIGNAL,
+    Kind.DIPLOMATIC_MOVE: Category.POLITICAL,
+    Kind.CONTEXT: Category.POLITICAL,
+}
+
+_REMOTE = "Explosions/Remote violence"
+_STRATEGIC = "Strategic developments"
+ACLED_TYPES: dict[str, tuple[str, str]] = {
+    Kind.ROCKET_ATTACK: (_REMOTE, "Shelling/artillery/missile attack"),
+    Kind.BALLISTIC_MISSILE_STRIKE: (_REMOTE, "Shelling/artillery/missile attack"),
+    Kind.DRONE_ATTACK: (_REMOTE, "Air/drone strike"),
+    Kind.DRONE_STRIKE: (_REMOTE, "Air/drone strike"),
+    Kind.AIR_STRIKE: (_REMOTE, "Air/drone strike"),
+    Kind.IED: (_REMOTE, "Remote explosive/landmine/IED"),
+    Kind.ARMED_CLASH: ("Battles", "Armed clash"),
+    Kind.SHOW_OF_FORCE: (_STRATEGIC, "Other"),
+    Kind.POSTURE_ANNOUNCEMENT: (_STRATEGIC, "Change to group/activity"),
+    Kind.DIPLOMATIC_MOVE: (_STRATEGIC, "Agreement"),
+    Kind.STATEMENT: (_STRATEGIC, "Other"),
+    Kind.CONTEXT: (_STRATEGIC, "Other"),
+}
+
+
+class DatePrecision(models.IntegerChoices):
+    """As ACLED's time_precision."""
+
+    DAY = 1, "day"
+    WEEK = 2, "week"
+    MONTH = 3, "month"
+
+
+class GeoPrecision(models.IntegerChoices):
+    """As ACLED's geo_precision."""
+
+    EXACT = 1, "exact location"
+    NEAR = 2, "near the named place"
+    REGION = 3, "region or province"
+
+
+class IncidentQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(status=Incident.Status.PUBLISHED)
+
+    def visible_to(self, user):
+        """Drafts are for editors only (anyone who may change incidents)."""
+        if user is not None and user.is_authenticated and user.has_perm("events.change_incident"):
+            return self
+        return self.published()
+
+    def in_bbox(self, bbox: tuple[float, float, float, float]):
+        return self.filter(location__coveredby=Polygon.from_bbox(bbox))
+
+    def between(self, start: dt.date | None, end: dt.date | None):
+        qs = self
+        if start is not None:
+            qs = qs.filter(occurred_on__gte=start)
+        if end is not None:
+            qs = qs.filter(occurred_on__lte=end)
+        return qs
+
+    def of_kinds(self, kinds):
+        return self.filter(kind__in=kinds)
+
+    def involving(self, actor_slug: str):
+        """Incidents in which the actor is an attacker or a target."""
+        return self.filter(
+            pk__in=Involvement.objects.filter(
+                actor__slug=actor_slug, role__in=[Involvement.Role.ATTACKER, Involvement.Role.TARGET]
+            ).values("incident_id")
+        )
+
+    def search(self, text: str):
+        return self.filter(Q(title__icontains=text) | Q(summary__icontains=text) | Q(place_name__icontains=text))
+
+    def with_min_casualties(self, minimum: int):
+        return self.filter(casualties_best__gte=minimum)
+
+
+class Incident(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+
+    class Attribution(models.TextChoices):
+        CLAIMED = "claimed", "Claimed"
+        ATTRIBUTED = "attributed", "Attributed by a government"
+        ASSESSED = "assessed", "Assessed by analysts"
+        DISPUTED = "disputed", "Disputed"
+        UNKNOWN = "unknown", "Unknown"
+
+    # When
+    occurred_on = models.DateField(help_text="With week or month precision, any day in that week or month.")
+    date_precision = models.PositiveSmallIntegerField(choices=DatePrecision.choices, default=DatePrecision.DAY)
+    # What
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    title = models.CharField(max_length=200)
+    summary = models.TextField(blank=True)
+    # Who
+    actors = models.ManyToManyField(Actor, through="Involvement", related_name="incidents", blank=True)
+    attribution = models.CharField(max_length=12, choices=Attribution.choices, default=Attribution.UNKNOWN)
+    # Where: diplomatic moves may have no meaningful point, so location is optional.
+    location = models.PointField(srid=4326, null=True, blank=True)
+    geo_precision = models.PositiveSmallIntegerField(choices=GeoPrecision.choices, default=GeoPrecision.EXACT)
+    place_name = models.CharField(max_length=200, blank=True)
+    country = CountryField(blank=True)
+    admin1 = models.CharField("province", max_length=100, blank=True)
+    base = models.ForeignKey(
+        Base, on_delete=models.SET_NULL, null=True, blank=True, related_name="incidents", help_text="Targeted base."
+    )
+    # How
+    weapon = models.CharField(max_length=200, blank=True)
+    munitions = models.PositiveIntegerField(null=True, blank=True, help_text="Number of rockets, missiles, drones…")
+    # Provenance
+    sources = models.ManyToManyField(Source, related_name="incidents")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    dataset = models.CharField(max_length=50, blank=True, help_text="The dataset an imported row came from.")
+    external_id = models.CharField(max_length=100, blank=True)
+    # Derived, kept current by Incident.refresh_derived()
+    casualties_best = models.PositiveIntegerField(default=0, editable=False)
+    fatalities_best = models.PositiveIntegerField(default=0, editable=False)
+    nearest_base = models.ForeignKey(
+        Base, on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="+"
+    )
+    nearest_base_km = models.FloatField(null=True, blank=True, editable=False)
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(m2m_fields=[sources], excluded_fields=["updated_at"])
+
+    objects = IncidentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-occurred_on", "-id"]
+        constraints = [
+            point_in_range("location", nullable=True),
+            country_code_check("country", blank=True),
+            models.UniqueConstraint(
+                fields=["dataset", "external_id"],
+                condition=~Q(external_id=""),
+                name="events_incident_unique_external_id",
+                violation_error_message="An incident with this dataset and external id already exists.",
+            ),
+        ]
+        indexes = [
+            # The API filters by date range and bounding box on every list and timeline request.
+            models.Index(fields=["occurred_on"], name="events_incident_date_idx"),
+            models.Index(fields=["kind", "occurred_on"], name="events_incident_kind_date_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_on} · {self.title}"
+
+    @property
+    def category(self) -> str:
+        return KIND_CATEGORY[self.kind]
+
+    @property
+    def acled_types(self) -> tuple[str, str]:
+        return ACLED_TYPES[self.kind]
+
+    @property
+    def country_name(self) -> str:
+        return country_name(self.country)
+
+    def date_label(self) -> str:
+        if self.date_precision == DatePrecision.MONTH:
+            return self.occurred_on.strftime("%B %Y")
+        if self.date_precision == DatePrecision.WEEK:
+            return f"week of {self.occurred_on:%Y-%m-%d}"
+        return f"{self.occurred_on:%Y-%m-%d}"
+
+    def refresh_derived(self) -> None:
+        """Recompute the rollups kept on the row: casualty totals and the nearest base.
+
+        Called after every write that touches the incident or its casualties (admin, API, import).
+        """
+        totals = self.casualties.aggregate(
+            all=Coalesce(Sum(Coalesce("best", "low", "high")), 0),
+            killed=Coalesce(Sum(Coalesce("best", "low", "high"), filter=Q(kind=Casualty.Kind.KILLED)), 0),
+        )
+        nearest = None
+        if self.location is not None:
+            nearest = (
+                Base.objects.annotate(distance=models.functions.Distance("location", self.location))
+                .order_by("distance")
+                .values_list("pk", "distance")
+                .first()
+            )
+        Incident.objects.filter(pk=self.pk).update(
+            casualties_best=totals["all"],
+            fatalities_best=totals["killed"],
+            nearest_base_id=nearest[0] if nearest else None,
+            nearest_base_km=round(nearest[1].km, 3) if nearest else None,
+        )
+        self.casualties_best = totals["all"]
+        self.fatalities_best = totals["killed"]
+        self.nearest_base_id = nearest[0] if nearest else None
+        self.nearest_base_km = round(nearest[1].km, 3) if nearest else None
+
+
+class Involvement(models.Model):
+    """An actor's part in an incident."""
+
+    class Role(models.TextChoices):
+        ATTACKER = "attacker", "Attacker"
+        TARGET = "target", "Target"
+        CLAIMED_BY = "claimed_by", "Claimed by"
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="involvements")
+    actor = models.ForeignKey(Actor, on_delete=models.PROTECT, related_name="involvements")
+    role = models.CharField(max_length=12, choices=Role.choices)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["role", "actor__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "actor", "role"], name="events_involvement_unique"),
+        ]
+        indexes = [models.Index(fields=["actor", "role"])]
+
+    def __str__(self) -> str:
+        return f"{self.actor} ({self.get_role_display()})"
+
+
+class Casualty(Estimate):
+    class Group(models.TextChoices):
+        US_MILITARY = "us_military", "US military"
+        US_CONTRACTOR = "us_contractor", "US contractors"
+        COALITION = "coalition", "Coalition and other foreign forces"
+        PARTNER_FORCES = "partner_forces", "Partner (host) forces"
+        MILITIA = "militia", "Militia members"
+        IRANIAN_FORCES = "iranian_forces", "Iranian forces"
+        CIVILIANS = "civilians", "Civilians"
+        OTHER = "other", "Other or unknown"
+
+    class Kind(models.TextChoices):
+        KILLED = "killed", "killed"
+        WOUNDED = "wounded", "wounded"
+        TBI = "tbi", "traumatic brain injury"
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="casualties")
+    group = models.CharField(max_length=20, choices=Group.choices)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    note = models.CharField(max_length=500, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name_plural = "casualties"
+        ordering = ["group", "kind"]
+        constraints = [
+            *Estimate.Meta.constraints,
+            models.UniqueConstraint(fields=["incident", "group", "kind"], name="events_casualty_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_group_display()} {self.get_kind_display()}: {self.range_label()}"
+
+
+class IncidentLink(models.Model):
+    """`incident` is a <relation> `prior`: the March 3 rockets are a response to the February 25 strike."""
+
+    class Relation(models.TextChoices):
+        RETALIATION_FOR = "retaliation_for", "retaliation for"
+        RESPONSE_TO = "response_to", "response to"
+        ESCALATION_OF = "escalation_of", "escalation of"
+        DETERRENCE_SIGNAL_AFTER = "deterrence_signal_after", "deterrence signal after"
+
+    class Confidence(models.TextChoices):
+        LOW = "low", "Low"
+        MEDIUM = "medium", "Medium"
+        HIGH = "high", "High"
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="links_out")
+    prior = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="links_in")
+    relation = models.CharField(max_length=30, choices=Relation.choices)
+    asserted_by = models.CharField(max_length=200, help_text="Who says the two are linked.")
+    confidence = models.CharField(max_length=6, choices=Confidence.choices, default=Confidence.MEDIUM)
+    sources = models.ManyToManyField(Source, related_name="incident_links")
+    note = models.TextField(blank=True)
+
+    history = HistoricalRecords(m2m_fields=[sources])
+
+    class Meta:
+        ordering = ["prior__occurred_on", "incident__occurred_on"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(incident=F("prior")),
+                name="events_link_not_self",
+                violation_error_message="An incident cannot be linked to itself.",
+            ),
+            models.UniqueConstraint(fields=["incident", "prior", "relation"], name="events_link_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.incident} — {self.get_relation_display()} — {self.prior}"
+
+    @property
+    def lag_days(self) -> int:
+        return (self.incident.occurred_on - self.prior.occurred_on).days
