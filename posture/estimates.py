@@ -15,12 +15,25 @@ class Estimate(models.Model):
         abstract = True
         constraints = [
             # NULL comparisons are not false, so an unknown bound never violates these.
-            models.CheckConstraint(condition=Q(low__lte=F("best")), name="%(app_label)s_%(class)s_low_lte_best"),
-            models.CheckConstraint(condition=Q(best__lte=F("high")), name="%(app_label)s_%(class)s_best_lte_high"),
-            models.CheckConstraint(condition=Q(low__lte=F("high")), name="%(app_label)s_%(class)s_low_lte_high"),
+            models.CheckConstraint(
+                condition=Q(low__lte=F("best")),
+                name="%(app_label)s_%(class)s_low_lte_best",
+                violation_error_message="Low must not exceed best.",
+            ),
+            models.CheckConstraint(
+                condition=Q(best__lte=F("high")),
+                name="%(app_label)s_%(class)s_best_lte_high",
+                violation_error_message="High must not be below best.",
+            ),
+            models.CheckConstraint(
+                condition=Q(low__lte=F("high")),
+                name="%(app_label)s_%(class)s_low_lte_high",
+                violation_error_message="High must not be below low.",
+            ),
             models.CheckConstraint(
                 condition=Q(low__isnull=False) | Q(best__isnull=False) | Q(high__isnull=False),
                 name="%(app_label)s_%(class)s_some_figure",
+                violation_error_message="Give at least one of low, best and high.",
             ),
         ]
 
@@ -74,4 +87,8 @@ def point_in_range(field: str, *, nullable: bool = False) -> models.CheckConstra
     )
     if nullable:
         condition = Q(**{f"{field}__isnull": True}) | condition
-    return models.CheckConstraint(condition=condition, name=f"%(app_label)s_%(class)s_{field}_in_range")
+    return models.CheckConstraint(
+        condition=condition,
+        name=f"%(app_label)s_%(class)s_{field}_in_range",
+        violation_error_message="Longitude must be between -180 and 180 and latitude between -90 and 90.",
+    )
