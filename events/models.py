@@ -5,6 +5,7 @@ import datetime as dt
 from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.gis.geos import Polygon
+from django.core.exceptions import ValidationError
 from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce
 from simple_history.models import HistoricalRecords
@@ -355,3 +356,8 @@ class IncidentLink(models.Model):
     @property
     def lag_days(self) -> int:
         return (self.incident.occurred_on - self.prior.occurred_on).days
+
+    def clean(self):
+        # The database constraint holds too, but admin inlines leave the parent out of constraint validation.
+        if self.incident_id is not None and self.incident_id == self.prior_id:
+            raise ValidationError("An incident cannot be linked to itself.")
