@@ -98,14 +98,15 @@ def test_a_correction_is_recorded_in_the_history(editor_client, editor):
     incident.refresh_from_db()
     assert incident.title == "Ten rockets at Ayn al-Asad"
     latest = incident.history.latest()
-    assert latest.history_type == "~" and latest.history_user == editor
+    assert latest.history_type == "~"
+    assert latest.history_user == editor
     page = editor_client.get(reverse("admin:events_incident_history", args=[incident.pk]))
     assert page.status_code == 200
     assert b"Ten rockets at Ayn al-Asad" in page.content or b"Changed" in page.content
 
 
 @pytest.mark.parametrize(
-    "overrides,message",
+    ("overrides", "message"),
     [
         ({"location": json.dumps({"type": "Point", "coordinates": [200, 33.7]})}, "Longitude must be between"),
         ({"munitions": "-3"}, "greater than or equal to 0"),
@@ -125,7 +126,7 @@ def test_bad_incident_input_gets_a_form_error_and_saves_nothing(editor_client, o
 
 
 @pytest.mark.parametrize(
-    "values,message",
+    ("values", "message"),
     [({"best": "-1"}, "greater than or equal to 0"), ({"low": "5", "best": "2"}, "Low must not exceed best")],
     ids=["negative", "low>best"],
 )

@@ -26,7 +26,7 @@ def violates(callable_):
         callable_()
 
 
-@pytest.mark.parametrize("lon,lat", [(180.5, 33), (-181, 33), (42, 90.1), (42, -95)])
+@pytest.mark.parametrize(("lon", "lat"), [(180.5, 33), (-181, 33), (42, 90.1), (42, -95)])
 def test_coordinates_out_of_range_are_refused(lon, lat):
     violates(lambda: BaseFactory(location=Point(lon, lat, srid=4326)))
     violates(lambda: IncidentFactory(location=Point(lon, lat, srid=4326)))
@@ -51,7 +51,7 @@ def test_negative_counts_are_refused():
 
 
 @pytest.mark.parametrize(
-    "low,best,high",
+    ("low", "best", "high"),
     [(5, 4, None), (None, 5, 4), (6, None, 5), (None, None, None)],
     ids=["low>best", "best>high", "low>high", "empty"],
 )
