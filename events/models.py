@@ -361,3 +361,15 @@ class IncidentLink(models.Model):
         # The database constraint holds too, but admin inlines leave the parent out of constraint validation.
         if self.incident_id is not None and self.incident_id == self.prior_id:
             raise ValidationError("An incident cannot be linked to itself.")
+
+
+# The background jobs' bookkeeping (imports, sync, webhook outbox) lives in its own module; importing it
+# here makes its models part of the events app.
+from .job_models import (  # noqa: E402, F401
+    Delivery,
+    ImportJob,
+    ImportRecord,
+    ImportRowError,
+    Subscription,
+    SyncState,
+)
