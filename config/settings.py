@@ -168,6 +168,34 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Redis hands a task whose worker died (kill -9, OOM) to another worker only after this many seconds
+# without an ack; every task is idempotent, so a redelivery of a task still running does no harm.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+    "unacked_restore_interval": env_int("CELERY_RESTORE_INTERVAL", 10),
+}
+
+# --- Imports, sync and notifications (README: "Imports, sync and notifications") -----------------
+
+# Uploaded import files; with several hosts this must be storage they share.
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
+IMPORT_CHUNK_SIZE = env_int("IMPORT_CHUNK_SIZE", 5000)
+IMPORT_MAX_UPLOAD_MB = env_int("IMPORT_MAX_UPLOAD_MB", 100)
+# An unfinished import whose last chunk committed longer ago than this is queued again by beat.
+IMPORT_STALL_SECONDS = env_int("IMPORT_STALL_SECONDS", 600)
+
+# The ACLED sync is off until ACLED_API_KEY is set. ACLED_EMAIL is only needed by the legacy key API.
+ACLED_API_URL = env_str("ACLED_API_URL", "https://acleddata.com/api/acled/read")
+ACLED_API_KEY = env_str("ACLED_API_KEY", "")
+ACLED_EMAIL = env_str("ACLED_EMAIL", "")
+ACLED_QUERY = env_str("ACLED_QUERY", "iso=368|760")  # Iraq and Syria
+ACLED_PAGE_SIZE = env_int("ACLED_PAGE_SIZE", 5000)
+
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
+# Retry n waits WEBHOOK_RETRY_BASE_SECONDS * 2**(n-1), capped at a day; after the last attempt the
+# delivery is marked as given up.
+WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 60)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 10)
 
 # --- Auth, i18n, static ---------------------------------------------------------------------------
 
@@ -218,34 +246,6 @@ LEAFLET_CONFIG = {
     "DEFAULT_CENTER": (33.5, 42.0),
     "DEFAULT_ZOOM": 5,
     "MIN_ZOOM": 3,
-# Redis hands a task whose worker died (kill -9, OOM) to another worker only after this many seconds
-# without an ack; every task is idempotent, so a redelivery of a task still running does no harm.
-CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
-    "unacked_restore_interval": env_int("CELERY_RESTORE_INTERVAL", 10),
-}
-
-# --- Imports, sync and notifications (README: "Imports, sync and notifications") -----------------
-
-# Uploaded import files; with several hosts this must be storage they share.
-MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
-IMPORT_CHUNK_SIZE = env_int("IMPORT_CHUNK_SIZE", 5000)
-IMPORT_MAX_UPLOAD_MB = env_int("IMPORT_MAX_UPLOAD_MB", 100)
-# An unfinished import whose last chunk committed longer ago than this is queued again by beat.
-IMPORT_STALL_SECONDS = env_int("IMPORT_STALL_SECONDS", 600)
-
-# The ACLED sync is off until ACLED_API_KEY is set. ACLED_EMAIL is only needed by the legacy key API.
-ACLED_API_URL = env_str("ACLED_API_URL", "https://acleddata.com/api/acled/read")
-ACLED_API_KEY = env_str("ACLED_API_KEY", "")
-ACLED_EMAIL = env_str("ACLED_EMAIL", "")
-ACLED_QUERY = env_str("ACLED_QUERY", "iso=368|760")  # Iraq and Syria
-ACLED_PAGE_SIZE = env_int("ACLED_PAGE_SIZE", 5000)
-
-WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
-# Retry n waits WEBHOOK_RETRY_BASE_SECONDS * 2**(n-1), capped at a day; after the last attempt the
-# delivery is marked as given up.
-WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 60)
-WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 10)
     "MAX_ZOOM": 18,
     "TILES": [("Map", MAP_TILE_URL, {"attribution": MAP_TILE_ATTRIBUTION})] if MAP_TILE_URL else [],
     "RESET_VIEW": False,
