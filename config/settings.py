@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -78,12 +79,20 @@ INSTALLED_APPS = [
     "leaflet",
     "simple_history",
     "django_celery_beat",
+    "csp",
     "posture",
     "events",
+    "ops",
 ]
 
 MIDDLEWARE = [
+    # Load balancer probes first: they come over plain HTTP with the instance's address as Host.
+    "ops.health.HealthProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "ops.middleware.RequestSizeLimitMiddleware",
+    "ops.middleware.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -135,6 +144,42 @@ else:
 if os.environ.get("TEST_DATABASE_NAME"):
     DATABASES["default"]["TEST"] = {"NAME": os.environ["TEST_DATABASE_NAME"]}
 
+# Production keeps a psycopg connection pool per process (DATABASE_POOL), checked on checkout so that
+# connections broken by a database restart are replaced instead of failing a request. A connect
+# timeout and the pool timeout bound how long a request waits for an unreachable database before it
+# gets its 503. DATABASE_STATEMENT_TIMEOUT (e.g. "15s") caps every query of the process; the web server
+# sets it (config/gunicorn.py), workers and commands, which may run long migrations, do not.
+DATABASE_POOL = env_bool("DATABASE_POOL", PRODUCTION)
+DATABASE_STATEMENT_TIMEOUT = env_str("DATABASE_STATEMENT_TIMEOUT", "")
+
+
+def database_options(database: dict) -> dict:
+    options = dict(database.get("OPTIONS", {}))
+    options.setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5))
+    if DATABASE_STATEMENT_TIMEOUT:
+        options["options"] = f"{options.get('options', '')} -c statement_timeout={DATABASE_STATEMENT_TIMEOUT}".strip()
+    if DATABASE_POOL:
+        options["pool"] = {
+            "min_size": env_int("DATABASE_POOL_MIN_SIZE", 1),
+            "max_size": env_int("DATABASE_POOL_MAX_SIZE", 4),
+            "timeout": env_int("DATABASE_POOL_TIMEOUT", 5),
+        }
+    return options
+
+
+# Public reads go to a read replica when there is one (ops/routers.py says which reads).
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        os.environ["DATABASE_REPLICA_URL"], engine="django.contrib.gis.db.backends.postgis"
+    )
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["ops.routers.PrimaryReplicaRouter"]
+    MIDDLEWARE.append("ops.routers.ReplicaReadsMiddleware")
+
+for _database in DATABASES.values():
+    _database["OPTIONS"] = database_options(_database)
+    _database["CONN_HEALTH_CHECKS"] = True
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache and Celery broker ---------------------------------------------------------------
@@ -151,13 +196,18 @@ def celery_broker_url(redis_url: str) -> str:
     return f"redis+socket://{parts.path}?virtual_host={db}"
 
 
+# The cache fails open (ops/cache.py): with Redis down the site answers uncached instead of failing.
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "ops.cache.FailOpenRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "posture",
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1, "RETRY_AFTER": 5},
     }
 }
+# Sessions live in the database, cached in Redis: any web process can serve any user, and a Redis
+# outage logs nobody out.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 CELERY_BROKER_URL = celery_broker_url(REDIS_URL)
 CELERY_RESULT_BACKEND = None
@@ -212,8 +262,88 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+
+# Whitenoise serves the collected static files from the web process; in production with hashed names
+# and far-future caching. Media (uploaded import files) go to a storage every web and worker host can
+# reach: a shared volume at MEDIA_ROOT, or an object store through MEDIA_STORAGE_BACKEND.
+# In development whitenoise serves straight from the static folders, with no collectstatic.
+WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_AUTOREFRESH = not PRODUCTION
+MEDIA_URL = "/media/"
+STORAGES = {
+    "default": {"BACKEND": env_str("MEDIA_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage")},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+# --- Security -------------------------------------------------------------------------------------
+
+# TLS ends at the load balancer / proxy, which says so in X-Forwarded-Proto. Only trust that header
+# in production, where the web processes are reachable only through the proxy.
+if PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", PRODUCTION)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+# Tile servers (OpenStreetMap's usage policy) want to know the referring site; send the origin only.
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+X_FRAME_OPTIONS = "DENY"
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+
+
+def tile_source(tile_url: str) -> list[str]:
+    """The CSP source for the online tile layer: "https://{s}.tile.example/..." -> "https://*.tile.example"."""
+    if not tile_url:
+        return []
+    parts = urlsplit(tile_url)
+    return [f"{parts.scheme}://{parts.netloc.replace('{s}', '*')}"]
+
+
+# Content-Security-Policy (django-csp): scripts only from our origin, plus inline scripts carrying the
+# per-request nonce (the dashboard's import map: <script type="importmap" nonce="{{ request.csp_nonce }}">,
+# and django-leaflet's admin widget, which adds the nonce itself). json_script blocks are data, not
+# scripts, and need nothing. Styles allow inline because Leaflet and the admin set style attributes.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, "'unsafe-inline'"],
+        # The online tile layer's host is added in the Map section below.
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# --- Limits ---------------------------------------------------------------------------------------
+
+# Form and JSON bodies are held in memory, so they are small; uploaded files stream to disk past
+# FILE_UPLOAD_MAX_MEMORY_SIZE, and MAX_UPLOAD_SIZE caps the whole request: one import file of
+# IMPORT_MAX_UPLOAD_MB plus the form around it.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
+FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
+MAX_UPLOAD_SIZE = env_int("MAX_UPLOAD_SIZE", (IMPORT_MAX_UPLOAD_MB + 1) * 1024 * 1024)
+
+# Anonymous API clients get this many requests per address ("300/min"; empty turns the limit off).
+API_ANON_RATE = env_str("API_ANON_RATE", "300/min")
+# Where a failure is answered as JSON rather than as an HTML page.
+API_PATH_PREFIXES = ("/api/", "/ogc/")
+# What 503 answers tell clients to wait before trying again.
+RETRY_AFTER_SECONDS = env_int("RETRY_AFTER_SECONDS", 10)
 
 # --- API ------------------------------------------------------------------------------------------
 
@@ -227,6 +357,10 @@ REST_FRAMEWORK = {
     # drf-gis answers 500 to form-encoded bodies, and the API only speaks JSON anyway.
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": ["ops.throttling.AnonymousRateThrottle"],
+    # How many proxies in front of us append to X-Forwarded-For (1 behind the compose proxy). With 0
+    # the client address is REMOTE_ADDR, so a client cannot pick its own by sending the header.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
 }
 
 SPECTACULAR_SETTINGS = {
@@ -241,6 +375,7 @@ SPECTACULAR_SETTINGS = {
 # the country borders the project serves itself.
 MAP_TILE_URL = env_str("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
 MAP_TILE_ATTRIBUTION = env_str("MAP_TILE_ATTRIBUTION", "&copy; OpenStreetMap contributors" if MAP_TILE_URL else "")
+CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"] += tile_source(MAP_TILE_URL)
 
 LEAFLET_CONFIG = {
     "DEFAULT_CENTER": (33.5, 42.0),

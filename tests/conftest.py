@@ -18,3 +18,10 @@ def outsider(db):
 @pytest.fixture
 def api_client():
     return APIClient()
+
+
+@pytest.fixture(autouse=True)
+def _no_anonymous_rate_limit(settings):
+    """Tests fire bursts of anonymous requests from one address (schemathesis, the browser tests),
+    and the throttle's counts outlive a test in Redis. tests/test_production.py tests the limit."""
+    settings.API_ANON_RATE = ""
