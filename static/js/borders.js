@@ -1,0 +1,88 @@
+// The offline basemap: Natural Earth 1:50m country polygons (the world-atlas package, copied into
+// static/vendor/ at setup), drawn on a canvas below any tile layer. It needs nothing but this server.
+
+import L from "leaflet";
+import { feature } from "topojson-client";
+import { el } from "./dom.js";
+
+const LAND = { fillColor: "#f4f1ea", fillOpacity: 1, color: "#8d8a84", weight: 0.8, opacity: 1 };
+const HOST = { ...LAND, fillColor: "#ebe4d6", color: "#6c6760", weight: 1.1 };
+
+function ringArea(ring) {
+  let sum = 0;
+  for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+    sum += (ring[j][0] - ring[i][0]) * (ring[j][1] + ring[i][1]);
+  }
+  return sum / 2;
+}
+
+function ringCentroid(ring) {
+  let x = 0;
+  let y = 0;
+  let a = 0;
+  for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+    const f = ring[j][0] * ring[i][1] - ring[i][0] * ring[j][1];
+    x += (ring[j][0] + ring[i][0]) * f;
+    y += (ring[j][1] + ring[i][1]) * f;
+    a += f;
+  }
+  if (a === 0) return ring[0];
+  return [x / (3 * a), y / (3 * a)];
+}
+
+/** Centre of a country's largest polygon, as [lat, lon], and that polygon's area in square degrees. */
+function largestPart(geometry) {
+  const polygons = geometry.type === "Polygon" ? [geometry.coordinates] : geometry.coordinates;
+  let best = null;
+  let bestArea = 0;
+  for (const polygon of polygons) {
+    const area = Math.abs(ringArea(polygon[0]));
+    if (area > bestArea) {
+      bestArea = area;
+      best = polygon[0];
+    }
+  }
+  if (!best) return null;
+  const [lon, lat] = ringCentroid(best);
+  return { center: [lat, lon], area: bestArea };
+}
+
+/**
+ * Loads and draws the borders. Resolves to {countries: Map(numeric code -> {name, center, area}),
+ * labels: layer of country names, restyle()}. `hostCountries` (numeric codes) are tinted.
+ */
+export async function loadBorders(map, url, { hostCountries = new Set(), signal } = {}) {
+  const response = await fetch(url, { signal });
+  if (!response.ok) throw new Error(`The offline basemap could not be loaded (HTTP ${response.status}).`);
+  const topology = await response.json();
+  const collection = feature(topology, topology.objects.countries);
+  const renderer = L.canvas({ pane: "borders", padding: 0.3 });
+  const style = (f) => (hostCountries.has(f.id) ? HOST : LAND);
+  const layer = L.geoJSON(collection, { renderer, interactive: false, style }).addTo(map);
+
+  const countries = new Map();
+  const labels = L.layerGroup();
+  for (const f of collection.features) {
+    if (!f.geometry) continue;
+    const part = largestPart(f.geometry);
+    if (!part) continue;
+    const name = f.properties?.name ?? "";
+    countries.set(f.id, { name, ...part });
+    const size = part.area > 40 ? "large" : part.area > 4 ? "medium" : "small";
+    labels.addLayer(
+      L.marker(part.center, {
+        pane: "countryLabels",
+        interactive: false,
+        keyboard: false,
+        icon: L.divIcon({
+          className: `country-label country-label--${size}`,
+          html: el("span", { text: name }),
+          iconSize: null,
+        }),
+      }),
+    );
+  }
+  // Host countries may become known after the borders are drawn (the bases arrive separately).
+  const restyle = () => layer.setStyle(style);
+  return { countries, labels, restyle };
+}

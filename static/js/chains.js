@@ -1,0 +1,191 @@
+// Escalation chains: attack → response → counter-response, with the lag in days on every step.
+// Each chain comes from /api/v1/incidents/{id}/chain/ (the whole connected sequence, in date order).
+// The panel shows the chains that touch the current range, and the selected incident's chain first.
+
+import { isAbort } from "./api.js";
+import { clear, el } from "./dom.js";
+import { daysBetween, lagLabel, longDay, parseDay, plural, shortDay } from "./format.js";
+import { apiParams } from "./state.js";
+
+const MAX_CHAINS = 12;
+
+export function createChains({ container, api, status, palette, onSelect, onLinks, onSelectedChain }) {
+  let rangeChains = [];
+  let selectedChain = null;
+  let selectedId = "";
+  let rangeController = null;
+  let selectController = null;
+  const cache = new Map(); // incident id -> chain
+
+  async function fetchChain(id, signal) {
+    const key = String(id);
+    if (cache.has(key)) return cache.get(key);
+    const chain = await api.chain(id, { signal });
+    for (const incident of chain.incidents) cache.set(String(incident.id), chain);
+    return chain;
+  }
+
+  function chainKey(chain) {
+    return chain.incidents.map((i) => i.id).sort((a, b) => a - b).join(",");
+  }
+
+  function renderChain(chain) {
+    const incidents = chain.incidents;
+    const byId = new Map(incidents.map((i) => [i.id, i]));
+    const first = incidents[0];
+    const last = incidents.at(-1);
+    const span = daysBetween(parseDay(first.occurred_on), parseDay(last.occurred_on));
+    const contains = incidents.some((i) => String(i.id) === selectedId);
+    const incoming = new Map();
+    for (const link of chain.links) {
+      if (!incoming.has(link.incident)) incoming.set(link.incident, []);
+      incoming.get(link.incident).push(link);
+    }
+    const steps = incidents.map((incident, index) => {
+      const previous = incidents[index - 1];
+      const lags = (incoming.get(incident.id) ?? []).map((link) => {
+        const prior = byId.get(link.prior);
+        const adjacent = previous && link.prior === previous.id;
+        return el(
+          "p",
+          { class: adjacent ? "lag" : "lag lag-branch" },
+          el("span", { class: "lag-days", text: adjacent ? `+${lagLabel(link.lag_days)}` : `${lagLabel(link.lag_days)} after ${shortDay(prior?.occurred_on)}` }),
+          el("span", { class: "lag-relation", text: ` ${link.relation_label}` }),
+          link.confidence ? el("span", { class: "muted", text: ` · ${link.confidence} confidence` }) : null,
+        );
+      });
+      const current = String(incident.id) === selectedId;
+      return el(
+        "li",
+        { class: current ? "step is-current" : "step" },
+        lags,
+        el(
+          "button",
+          {
+            type: "button",
+            class: "node",
+            "data-incident": incident.id,
+            "aria-current": current ? "true" : null,
+            onclick: () => onSelect(String(incident.id)),
+          },
+          el("span", { class: "node-dot", style: { background: palette.kind(incident.kind) }, "aria-hidden": "true" }),
+          el("time", { class: "node-date", datetime: incident.occurred_on, text: longDay(incident.occurred_on) }),
+          el("span", { class: "node-kind", text: incident.kind_label ?? palette.kindLabel(incident.kind) }),
+          el("span", { class: "node-title", text: incident.title }),
+        ),
+      );
+    });
+    const title = `${longDay(first.occurred_on)} – ${longDay(last.occurred_on)}`;
+    return el(
+      "section",
+      { class: contains ? "chain is-selected" : "chain", "aria-label": `Chain ${title}`, "data-chain": chainKey(chain) },
+      el(
+        "h3",
+        { class: "chain-head" },
+        el("span", { text: title }),
+        el("span", { class: "muted", text: ` · ${plural(incidents.length, "incident")} over ${plural(span, "day")}` }),
+      ),
+      el("ol", { class: "chain-steps" }, steps),
+    );
+  }
+
+  function chainsToShow() {
+    const seen = new Set();
+    const out = [];
+    for (const chain of [selectedChain, ...rangeChains]) {
+      if (!chain || chain.links.length === 0) continue;
+      const key = chainKey(chain);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push(chain);
+    }
+    // The selected incident's chain first, the rest in date order.
+    const [head, ...rest] = out;
+    if (head && head === selectedChain) return [head, ...rest.sort(byStart)];
+    return out.sort(byStart);
+  }
+
+  function byStart(a, b) {
+    return a.incidents[0].occurred_on.localeCompare(b.incidents[0].occurred_on);
+  }
+
+  function render() {
+    clear(container);
+    const chains = chainsToShow();
+    if (!chains.length) {
+      container.append(el("p", { class: "empty", text: "No linked incidents in this range." }));
+    }
+    for (const chain of chains) container.append(renderChain(chain));
+    container.querySelector(".chain.is-selected")?.scrollIntoView({ block: "nearest" });
+    const links = [];
+    for (const chain of chains) {
+      const byId = new Map(chain.incidents.map((i) => [i.id, i]));
+      for (const link of chain.links) {
+        const prior = byId.get(link.prior);
+        const incident = byId.get(link.incident);
+        if (!prior || !incident) continue;
+        links.push({
+          priorDay: parseDay(prior.occurred_on),
+          incidentDay: parseDay(incident.occurred_on),
+          category: incident.category ?? palette.categoryOf(incident.kind),
+          incidentId: String(incident.id),
+          label: `${shortDay(prior.occurred_on)} ${prior.title} → ${link.relation_label} → ${shortDay(incident.occurred_on)} ${incident.title} (${lagLabel(link.lag_days)})`,
+        });
+      }
+    }
+    onLinks(links);
+  }
+
+  /** The chains that touch the range: found from the linked incidents the filters match. */
+  async function loadRange(state) {
+    rangeController?.abort();
+    const mine = new AbortController();
+    rangeController = mine;
+    const params = apiParams(state, { without: ["bbox"] });
+    const chains = await status.track(
+      "chains",
+      async () => {
+        const linked = await api.incidents(params, { linked: "true", limit: 200, ordering: "occurred_on" }, { signal: mine.signal });
+        const found = [];
+        const covered = new Set();
+        for (const f of linked.features) {
+          const id = String(f.properties.id ?? f.id);
+          if (covered.has(id)) continue;
+          const chain = await fetchChain(id, mine.signal);
+          for (const incident of chain.incidents) covered.add(String(incident.id));
+          found.push(chain);
+          if (found.length >= MAX_CHAINS) break;
+        }
+        return found;
+      },
+      () => loadRange(state),
+    );
+    if (mine !== rangeController || !chains) return;
+    rangeChains = chains;
+    render();
+  }
+
+  async function setSelected(id) {
+    selectedId = id ? String(id) : "";
+    selectController?.abort();
+    if (!selectedId) {
+      selectedChain = null;
+      onSelectedChain(null);
+      render();
+      return;
+    }
+    const mine = new AbortController();
+    selectController = mine;
+    try {
+      const chain = await status.track("chain", () => fetchChain(selectedId, mine.signal), () => setSelected(id));
+      if (mine !== selectController) return;
+      selectedChain = chain ?? null;
+      onSelectedChain(chain && chain.links.length ? chain : null);
+      render();
+    } catch (error) {
+      if (!isAbort(error)) throw error;
+    }
+  }
+
+  return { loadRange, setSelected };
+}

@@ -1,0 +1,248 @@
+// Wires the dashboard together: one Store (the URL), and the map, timeline, list, chains and troop
+// chart reacting to it. Every component reads the public API through api.js.
+
+import { createApi } from "./api.js";
+import { createChains } from "./chains.js";
+import { createFilters } from "./filters.js";
+import { isoDay, number, parseDay, plural } from "./format.js";
+import { createLegend } from "./legend.js";
+import { createList } from "./list.js";
+import { createMap } from "./map.js";
+import { createPalette } from "./palette.js";
+import { apiParams, FILTER_KEYS, parseQuery, Store } from "./state.js";
+import { createStatus } from "./status.js";
+import { createTimeline } from "./timeline.js";
+import { createTroopChart, troopLabels } from "./troops.js";
+
+performance.mark("dashboard:start");
+
+const $ = (selector) => document.querySelector(selector);
+const config = JSON.parse($("#dashboard-config").textContent);
+const api = createApi(config.apiBase);
+const status = createStatus({ progress: $("#progress"), banner: $("#error-banner") });
+const store = new Store(parseQuery(window.location.search));
+const narrow = window.matchMedia("(max-width: 900px)");
+
+const countOutput = $("#incident-count");
+const countScope = $("#count-scope");
+
+function setCount(n) {
+  countOutput.dataset.count = n === null ? "" : String(n);
+  countOutput.textContent = n === null ? "—" : number(n);
+  countOutput.closest(".count").classList.toggle("is-stale", false);
+  $("#count-noun").textContent = n === 1 ? "incident" : "incidents";
+}
+
+function describeScope(state) {
+  const parts = ["in view"];
+  if (state.start || state.end) parts.push(`${state.start || "…"} to ${state.end || "…"}`);
+  if (state.kind.length) parts.push(plural(state.kind.length, "kind"));
+  if (state.actor) parts.push(`actor ${state.actor}`);
+  if (state.country) parts.push(state.country);
+  countScope.textContent = parts.join(" · ");
+}
+
+async function boot() {
+  const kinds = await status.track("kinds", () => api.kinds(), () => window.location.reload());
+  if (!kinds) {
+    setCount(null);
+    return;
+  }
+  const palette = createPalette(kinds);
+
+  const select = (id) => store.set({ incident: String(id) }, { history: "push" });
+
+  const mapView = createMap({
+    container: $("#map"),
+    config,
+    api,
+    palette,
+    status,
+    onSelect: select,
+    onDeselect: () => store.set({ incident: "" }, { history: "replace", source: "map" }),
+    onView: (bbox) => store.set({ bbox }, { history: "replace", source: "map" }),
+  });
+
+  const legend = createLegend({
+    map: mapView.map,
+    palette,
+    collapsed: narrow.matches,
+    tilesOn: Boolean(config.tileUrl),
+    onCategory: (code, on) => mapView.setCategoryVisible(code, on),
+    onLayer: (name, on) => mapView.setLayerVisible(name, on),
+  });
+
+  const timeline = createTimeline({
+    container: $("#timeline"),
+    caption: $("#range-caption"),
+    clearButton: $("#range-clear"),
+    palette,
+    onRange: (start, end) => store.set({ start, end }, { history: "push" }),
+    onPickIncident: select,
+  });
+  $("#range-clear").addEventListener("click", () => store.set({ start: "", end: "" }, { history: "push" }));
+
+  const list = createList({
+    container: $("#incident-list"),
+    moreButton: $("#list-more"),
+    api,
+    status,
+    palette,
+    onSelect: select,
+    onCount: setCount,
+  });
+
+  const chains = createChains({
+    container: $("#chains"),
+    api,
+    status,
+    palette,
+    onSelect: select,
+    onLinks: (links) => timeline.setLinks(links),
+    onSelectedChain: (chain) => mapView.showChain(chain),
+  });
+
+  const troopChart = createTroopChart({ container: $("#troop-chart"), legend: $("#troop-legend") });
+
+  const filters = createFilters({
+    form: $("#filters"),
+    palette,
+    onChange: (patch) => store.set(patch, { history: "push" }),
+    onReset: () => store.set({ start: "", end: "", kind: [], actor: "", country: "", incident: "" }, { history: "push" }),
+  });
+
+  // ----- reference data (small, loaded once) ----------------------------------------------------
+  let levels = [];
+  const countryNames = new Map();
+  const addCountry = (code, name) => {
+    if (code && !countryNames.has(code)) countryNames.set(code, name || config.countries[code]?.[1] || code);
+  };
+  const refreshCountries = () =>
+    filters.setCountries([...countryNames].map(([value, label]) => ({ value, label: `${label} (${value})` })));
+
+  function asOfDay(state) {
+    return parseDay(state.end) ?? parseDay(isoDay(Date.now()));
+  }
+
+  function updateTroops(state) {
+    const day = asOfDay(state);
+    mapView.setTroopLabels(troopLabels(levels, day));
+    troopChart.setMarker(parseDay(state.end));
+  }
+
+  const loadBases = () =>
+    status.track("bases", () => api.bases(), loadBases).then((bases) => {
+      if (!bases) return;
+      mapView.setBases(bases);
+      const seen = new Map();
+      for (const f of bases) {
+        seen.set(f.properties.kind, f.properties.kind_label ?? f.properties.kind);
+        addCountry(f.properties.country, f.properties.country_name);
+      }
+      legend.setBaseKinds([...seen].map(([kind, label]) => ({ kind, label })));
+      mapView.setHostCountries(bases.map((f) => f.properties.country));
+      refreshCountries();
+    });
+  const loadLevels = () =>
+    status.track("deployments", () => api.deployments(), loadLevels).then((results) => {
+      if (!results) return;
+      levels = results;
+      for (const t of levels) addCountry(t.host_country, t.host_country_name);
+      mapView.setHostCountries(levels.map((t) => t.host_country));
+      refreshCountries();
+      troopChart.setLevels(levels);
+      updateTroops(store.get());
+    });
+  const loadActors = () =>
+    status.track("actors", () => api.actors(), loadActors).then((actors) => {
+      if (!actors) return;
+      filters.setActors(actors);
+      for (const a of actors) addCountry(a.country);
+      refreshCountries();
+    });
+
+  // ----- the timeline's histogram ---------------------------------------------------------------
+  let bucket = "week";
+  let timelineController = null;
+  async function loadTimeline(state) {
+    timelineController?.abort();
+    const mine = new AbortController();
+    timelineController = mine;
+    $("#timeline").setAttribute("aria-busy", "true");
+    // The histogram spans all dates (the range is drawn on it), filtered by everything else.
+    const params = apiParams(state, { without: ["start", "end"] });
+    let response = await status.track("timeline", () => api.timeline(params, { bucket }, { signal: mine.signal }), () => loadTimeline(store.get()));
+    if (response && mine === timelineController) {
+      // Pick the bucket that suits the extent: days for a few months, months beyond eight years.
+      const first = parseDay(response.buckets?.[0]?.start);
+      const last = parseDay(response.buckets?.at(-1)?.start);
+      const days = first !== null && last !== null ? (last - first) / 86400000 : null;
+      const better = days === null ? bucket : days <= 120 ? "day" : days > 8 * 365 ? "month" : "week";
+      if (better !== bucket) {
+        bucket = better;
+        response = await status.track("timeline", () => api.timeline(params, { bucket }, { signal: mine.signal }), () => loadTimeline(store.get()));
+      }
+    }
+    if (mine !== timelineController) return;
+    $("#timeline").setAttribute("aria-busy", "false");
+    $("#timeline-unit").textContent = `per ${bucket}`;
+    if (response) {
+      timeline.setData(response);
+      timeline.setRange(store.get().start, store.get().end);
+    } else {
+      timeline.setMessage("The histogram could not be loaded.");
+    }
+  }
+
+  // ----- reacting to state ------------------------------------------------------------------------
+  let viewTimer = null;
+  const affects = (changed, keys) => keys.some((key) => changed.has(key));
+
+  function apply(state, changed, source) {
+    filters.setState(state);
+    describeScope(state);
+    mapView.setState(state, changed, source);
+    const reloadList = () => list.load(store.get());
+    const reloadTimeline = () => loadTimeline(store.get());
+    if (affects(changed, FILTER_KEYS)) {
+      countOutput.closest(".count").classList.add("is-stale");
+      clearTimeout(viewTimer);
+      if (changed.size === 1 && changed.has("bbox") && source === "map") {
+        // Map moves come in bursts: wait until it settles.
+        viewTimer = setTimeout(() => {
+          reloadList();
+          reloadTimeline();
+        }, 250);
+      } else {
+        reloadList();
+        if (affects(changed, ["kind", "actor", "country", "bbox"])) reloadTimeline();
+      }
+    }
+    if (affects(changed, ["start", "end"])) {
+      timeline.setRange(state.start, state.end);
+      updateTroops(state);
+    }
+    if (affects(changed, ["start", "end", "kind", "actor", "country"])) chains.loadRange(state);
+    if (changed.has("incident")) {
+      mapView.select(state.incident, { fly: source === "user" });
+      list.setSelected(state.incident);
+      chains.setSelected(state.incident);
+    }
+  }
+
+  const everything = new Set([...FILTER_KEYS, "incident"]);
+  if (!store.get().bbox) {
+    // No view in the URL: the default view is the filter, and the URL says so. The map is already
+    // there, so it has nothing to follow.
+    store.set({ bbox: mapView.currentBbox() }, { history: "replace", source: "initial" });
+    mapView.setViewBbox(store.get().bbox);
+  }
+  store.subscribe(apply);
+  apply(store.get(), everything, "initial");
+  loadBases();
+  loadLevels();
+  loadActors();
+  narrow.addEventListener("change", () => mapView.map.invalidateSize());
+}
+
+boot();

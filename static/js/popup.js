@@ -1,0 +1,115 @@
+// The incident card shown in a map popup (or, for incidents without a location, over the map): built
+// from /api/v1/incidents/{id}/ with DOM APIs only.
+
+import { el, safeHref } from "./dom.js";
+import { lagLabel, longDay, number } from "./format.js";
+
+const PRECISION_NOTE = { week: "date known to the week", month: "date known to the month" };
+
+function swatch(color) {
+  return el("span", { class: "swatch", style: { background: color }, "aria-hidden": "true" });
+}
+
+function actorsLine(actors, role) {
+  return actors.filter((a) => a.role === role).map((a) => a.name);
+}
+
+function casualtyText(c) {
+  const range =
+    c.low !== null && c.high !== null && c.low !== undefined && c.high !== undefined && c.low !== c.high
+      ? `${number(c.low)}–${number(c.high)}`
+      : number(c.best ?? c.low ?? c.high ?? 0);
+  return `${range} ${c.group_label} ${c.kind_label}`;
+}
+
+function row(label, ...value) {
+  return [el("dt", { text: label }), el("dd", {}, ...value)];
+}
+
+function sourceItem(source) {
+  const href = source.url ? safeHref(source.url) : null;
+  const title = source.title || source.publisher;
+  const meta = [source.publisher, source.published_on ? longDay(source.published_on) : null].filter(Boolean).join(", ");
+  return el(
+    "li",
+    {},
+    href ? el("a", { href, target: "_blank", rel: "noopener noreferrer", text: title }) : el("span", { text: title }),
+    el("span", { class: "muted", text: ` — ${meta}` }),
+    source.reliability ? el("abbr", { class: "reliability", title: "Source reliability (Admiralty scale)", text: source.reliability }) : null,
+  );
+}
+
+function relatedItem(link, direction, onSelect) {
+  const other = direction === "out" ? link.prior : link.incident;
+  const when = lagLabel(link.lag_days);
+  const text =
+    direction === "out" ? `${link.relation_label} (${when} earlier)` : `followed by, as ${link.relation_label} (${when} later)`;
+  return el(
+    "li",
+    {},
+    el("span", { class: "muted", text: `${text}: ` }),
+    el("button", {
+      type: "button",
+      class: "link-button",
+      text: `${longDay(other.occurred_on)} · ${other.title}`,
+      "data-incident": other.id,
+      onclick: () => onSelect(other.id),
+    }),
+  );
+}
+
+export function buildIncidentCard(feature, { palette, onSelect }) {
+  const p = feature.properties;
+  const attackers = p.actors ? actorsLine(p.actors, "attacker") : (p.attackers ?? []);
+  const targets = p.actors ? actorsLine(p.actors, "target") : (p.targets ?? []);
+  const claimed = p.actors ? actorsLine(p.actors, "claimed_by") : [];
+  const casualties = (p.casualties ?? []).filter((c) => (c.best ?? c.low ?? c.high ?? 0) > 0 || c.kind === "killed");
+  const precision = PRECISION_NOTE[p.date_precision];
+  const place = [p.place_name, p.country_name ?? p.country].filter(Boolean).join(", ");
+
+  const details = el("dl", { class: "facts" });
+  if (attackers.length || targets.length) {
+    details.append(...row("Who", `${attackers.join(", ") || "unknown"} → ${targets.join(", ") || "unknown"}`));
+  }
+  if (claimed.length) details.append(...row("Claimed by", claimed.join(", ")));
+  if (p.attribution) details.append(...row("Attribution", p.attribution));
+  if (place) details.append(...row("Where", place));
+  if (p.nearest_base && p.nearest_base_km !== null && p.nearest_base_km !== undefined) {
+    details.append(...row("Nearest base", `${p.nearest_base.name} (${number(Math.round(p.nearest_base_km))} km)`));
+  }
+  if (p.weapon || p.munitions) {
+    details.append(...row("Weapon", [p.weapon, p.munitions ? `${number(p.munitions)} fired` : null].filter(Boolean).join(", ")));
+  }
+  details.append(
+    ...row(
+      "Casualties",
+      casualties.length ? el("ul", { class: "plain" }, casualties.map((c) => el("li", { text: casualtyText(c) }))) : "none reported",
+    ),
+  );
+
+  const related = [
+    ...(p.links_out ?? []).map((link) => relatedItem(link, "out", onSelect)),
+    ...(p.links_in ?? []).map((link) => relatedItem(link, "in", onSelect)),
+  ];
+  const sources = p.sources ?? [];
+
+  return el(
+    "article",
+    { class: "incident-card", "data-incident": p.id ?? feature.id },
+    el(
+      "p",
+      { class: "card-kicker" },
+      swatch(palette.kind(p.kind)),
+      el("span", { text: p.kind_label ?? palette.kindLabel(p.kind) }),
+      el("span", { class: "muted", text: " · " }),
+      el("time", { datetime: p.occurred_on, text: p.date_label || longDay(p.occurred_on) }),
+      precision ? el("span", { class: "muted", text: ` (${precision})` }) : null,
+    ),
+    el("h3", { class: "card-title", text: p.title }),
+    p.summary ? el("p", { class: "card-summary", text: p.summary }) : null,
+    details,
+    related.length ? [el("h4", { text: "Related incidents" }), el("ul", { class: "related" }, related)] : null,
+    el("h4", { text: `Sources (${sources.length})` }),
+    sources.length ? el("ol", { class: "sources" }, sources.map(sourceItem)) : el("p", { class: "muted", text: "No sources." }),
+  );
+}

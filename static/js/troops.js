@@ -1,0 +1,239 @@
+// Troop levels from /api/v1/deployments/: a step chart per contributor and host country (reported
+// actual levels solid, planned/announced/authorized levels dashed), and the labels the map shows over
+// each host country ("US 2,500 · NATO 500 → 4,000+ planned", with as-of dates) for the range's end.
+
+import { clear, el, svg } from "./dom.js";
+import { addMonths, isoDay, longDay, monthLabel, number, parseDay, startOfMonth } from "./format.js";
+import { SERIES_COLORS } from "./palette.js";
+
+const DAY = 86400000;
+const MARGIN = { top: 12, right: 118, bottom: 22, left: 44 };
+
+export function shortName(actor) {
+  return actor?.short_name || actor?.name || actor?.slug || "?";
+}
+
+function reportedOn(t) {
+  return parseDay(t.reported_on) ?? parseDay(t.as_of);
+}
+
+/**
+ * Per host country, what each contributor had as of `day` (the latest reported actual level) and
+ * any pending plan (planned/announced/authorized, known by then, for a date at or after that level).
+ */
+export function troopLabels(levels, day) {
+  const byCountry = new Map();
+  for (const t of levels) {
+    if (t.base) continue; // base-level figures are shown on the base, not summed into the country
+    if (reportedOn(t) > day) continue;
+    const key = t.host_country;
+    if (!byCountry.has(key)) byCountry.set(key, { name: t.host_country_name || key, contributors: new Map() });
+    const entry = byCountry.get(key);
+    const slug = t.contributor?.slug ?? "";
+    if (!entry.contributors.has(slug)) entry.contributors.set(slug, { actor: t.contributor, actual: null, plan: null });
+    const c = entry.contributors.get(slug);
+    if (t.status === "actual") {
+      if (parseDay(t.as_of) <= day && (!c.actual || t.as_of > c.actual.as_of)) c.actual = t;
+    } else if (!c.plan || reportedOn(t) > reportedOn(c.plan) || (reportedOn(t) === reportedOn(c.plan) && t.as_of > c.plan.as_of)) {
+      c.plan = t;
+    }
+  }
+  const labels = [];
+  for (const [country, entry] of byCountry) {
+    const parts = [];
+    const dates = [];
+    const rows = [...entry.contributors.values()]
+      .map((c) => {
+        // A plan is pending until an actual level at or after its date is reported.
+        const pending = c.plan && (!c.actual || c.plan.as_of >= c.actual.as_of) ? c.plan : null;
+        return { ...c, pending };
+      })
+      .filter((c) => c.actual || c.pending)
+      .sort((a, b) => (b.actual?.figure ?? b.actual?.best ?? 0) - (a.actual?.figure ?? a.actual?.best ?? 0));
+    for (const c of rows) {
+      let text = shortName(c.actor);
+      if (c.actual) {
+        text += ` ${c.actual.label}`;
+        dates.push(c.actual.as_of);
+      }
+      if (c.pending && (!c.actual || c.pending.label !== c.actual.label)) {
+        text += `${c.actual ? " →" : ""} ${c.pending.label} ${String(c.pending.status_label || c.pending.status).toLowerCase()}`;
+        if (!c.actual) dates.push(c.pending.reported_on || c.pending.as_of);
+      }
+      parts.push(text);
+    }
+    if (!parts.length) continue;
+    dates.sort();
+    const asOf = dates.length ? `as of ${longDay(dates.at(-1))}` : "";
+    labels.push({ country, countryName: entry.name, text: parts.join(" · "), asOf });
+  }
+  return labels;
+}
+
+function seriesOf(levels) {
+  const series = new Map();
+  for (const t of levels) {
+    if (t.base) continue;
+    const key = `${t.contributor?.slug}|${t.host_country}`;
+    if (!series.has(key)) {
+      series.set(key, { key, actor: t.contributor, country: t.host_country, countryName: t.host_country_name || t.host_country, points: [] });
+    }
+    series.get(key).points.push(t);
+  }
+  for (const s of series.values()) {
+    s.points.sort((a, b) => a.as_of.localeCompare(b.as_of) || (a.status === "actual" ? -1 : 1));
+  }
+  return [...series.values()];
+}
+
+export function createTroopChart({ container, legend }) {
+  let levels = [];
+  let marker = null; // the range's end, drawn as a vertical line
+  const root = svg("svg", { class: "troops-svg", role: "img" });
+  const fallback = el("div", { class: "visually-hidden" });
+  container.append(root, fallback);
+
+  function render() {
+    const width = container.clientWidth;
+    const height = Math.max(container.clientHeight, 140);
+    clear(root);
+    clear(fallback);
+    root.setAttribute("width", String(width));
+    root.setAttribute("height", String(height));
+    root.setAttribute("viewBox", `0 0 ${width} ${height}`);
+    const series = seriesOf(levels);
+    if (!series.length) {
+      root.append(svg("text", { x: 12, y: 24, class: "empty", text: "No troop levels recorded." }));
+      root.setAttribute("aria-label", "No troop levels recorded.");
+      return;
+    }
+    const days = levels.flatMap((t) => [parseDay(t.as_of), reportedOn(t)]).filter((d) => d !== null);
+    let lo = startOfMonth(Math.min(...days));
+    let hi = addMonths(Math.max(...days), 2);
+    if (marker !== null) {
+      lo = Math.min(lo, startOfMonth(marker));
+      hi = Math.max(hi, marker + 15 * DAY);
+    }
+    const maxValue = Math.max(...levels.map((t) => t.high ?? t.figure ?? t.best ?? 0), 1);
+    const yMax = [1000, 2000, 2500, 5000, 7500, 10000, 20000, 50000, 100000].find((v) => v >= maxValue * 1.05) ?? maxValue * 1.1;
+    const x = (ms) => MARGIN.left + ((ms - lo) / (hi - lo)) * (width - MARGIN.left - MARGIN.right);
+    const y = (v) => height - MARGIN.bottom - (v / yMax) * (height - MARGIN.top - MARGIN.bottom);
+    const right = width - MARGIN.right;
+
+    const grid = svg("g", { class: "grid", "aria-hidden": "true" });
+    for (const v of [0, yMax / 2, yMax]) {
+      grid.append(
+        svg("line", { x1: MARGIN.left, x2: right, y1: y(v), y2: y(v) }),
+        svg("text", { x: MARGIN.left - 6, y: y(v) + 4, "text-anchor": "end", text: v >= 1000 ? `${number(v / 1000)}k` : number(v) }),
+      );
+    }
+    const axis = svg("g", { class: "axis", "aria-hidden": "true" });
+    const spanMonths = (hi - lo) / (30.4 * DAY);
+    const step = [1, 2, 3, 6, 12, 24].find((s) => spanMonths / s <= Math.max((right - MARGIN.left) / 60, 1)) ?? 48;
+    for (let t = startOfMonth(lo); t <= hi; t = addMonths(t, 1)) {
+      const d = new Date(t);
+      if (t < lo || (d.getUTCFullYear() * 12 + d.getUTCMonth()) % step !== 0) continue;
+      axis.append(
+        svg("line", { x1: x(t), x2: x(t), y1: height - MARGIN.bottom, y2: height - MARGIN.bottom + 4 }),
+        svg("text", {
+          x: x(t),
+          y: height - MARGIN.bottom + 16,
+          "text-anchor": "middle",
+          text: d.getUTCMonth() === 0 || step >= 12 ? String(d.getUTCFullYear()) : monthLabel(t, false),
+        }),
+      );
+    }
+    root.append(grid, axis);
+
+    if (marker !== null && marker >= lo && marker <= hi) {
+      root.append(
+        svg("line", { class: "asof-line", x1: x(marker), x2: x(marker), y1: MARGIN.top, y2: height - MARGIN.bottom }),
+        svg("text", { class: "asof-text", x: x(marker) - 4, y: MARGIN.top + 9, "text-anchor": "end", text: `range end ${longDay(marker)}` }),
+      );
+    }
+
+    const labelsPlaced = [];
+    const description = [];
+    series.forEach((s, index) => {
+      const color = SERIES_COLORS[index % SERIES_COLORS.length];
+      const name = `${shortName(s.actor)} · ${s.countryName}`;
+      // Dashed: the path including plans; solid on top: reported actual levels only.
+      const all = s.points;
+      const actual = s.points.filter((t) => t.status === "actual");
+      const step = (points, endAt) => {
+        if (!points.length) return "";
+        let d = "";
+        points.forEach((t, i) => {
+          const px = x(parseDay(t.as_of));
+          const py = y(t.figure ?? t.best ?? 0);
+          d += i === 0 ? `M${px},${py}` : `H${px}V${py}`;
+        });
+        return `${d}H${endAt}`;
+      };
+      const group = svg("g", { class: "series" });
+      const planned = all.filter((t) => t.status !== "actual");
+      if (planned.length) {
+        // The expected path: every observation in date order, plans included.
+        group.append(svg("path", { d: step(all, right), class: "planned", stroke: color }));
+      }
+      if (actual.length) {
+        for (const t of actual) {
+          if (t.low !== null && t.low !== undefined && t.high !== null && t.high !== undefined && t.low !== t.high) {
+            group.append(svg("line", { class: "range-bar", stroke: color, x1: x(parseDay(t.as_of)), x2: x(parseDay(t.as_of)), y1: y(t.low), y2: y(t.high) }));
+          }
+        }
+        group.append(svg("path", { d: step(actual, right), class: "actual", stroke: color }));
+        for (const t of actual) {
+          group.append(
+            svg("circle", { cx: x(parseDay(t.as_of)), cy: y(t.figure ?? t.best ?? 0), r: 2.6, fill: color }, svg("title", { text: `${name}: ${t.label} (${t.status_label || t.status}, as of ${longDay(t.as_of)})` })),
+          );
+        }
+      }
+      for (const t of planned) {
+        group.append(
+          svg(
+            "circle",
+            { cx: x(parseDay(t.as_of)), cy: y(t.figure ?? t.best ?? 0), r: 3, fill: "#ffffff", stroke: color, "stroke-width": 1.5 },
+            svg("title", { text: `${name}: ${t.label} ${String(t.status_label || t.status).toLowerCase()} for ${longDay(t.as_of)}` }),
+          ),
+        );
+      }
+      // End label, nudged so labels do not overlap.
+      const lastActual = actual.at(-1);
+      const lastPlan = planned.at(-1);
+      const endValue = (lastActual ?? lastPlan).figure ?? (lastActual ?? lastPlan).best ?? 0;
+      let ly = y(endValue) + 4;
+      for (const other of labelsPlaced) if (Math.abs(other - ly) < 12) ly = other + 12;
+      labelsPlaced.push(ly);
+      const text = lastActual
+        ? `${name} ${lastActual.label}${lastPlan && lastPlan.as_of >= lastActual.as_of && lastPlan.label !== lastActual.label ? ` → ${lastPlan.label}` : ""}`
+        : `${name} ${lastPlan.label} (plan)`;
+      group.append(svg("text", { class: "series-label", x: right + 4, y: ly, fill: color, text }));
+      root.append(group);
+      description.push(
+        `${name}: ${all.map((t) => `${t.label} ${t.status === "actual" ? "" : `${String(t.status_label || t.status).toLowerCase()} `}as of ${isoDay(parseDay(t.as_of))}`).join("; ")}`,
+      );
+    });
+    root.setAttribute("aria-label", `Troop levels over time. ${description.join(". ")}`);
+  }
+
+  if (legend) {
+    clear(legend).append(
+      el("span", { class: "key" }, svg("svg", { width: 22, height: 8, "aria-hidden": "true" }, svg("line", { x1: 0, x2: 22, y1: 4, y2: 4, class: "key-actual" })), " reported"),
+      el("span", { class: "key" }, svg("svg", { width: 22, height: 8, "aria-hidden": "true" }, svg("line", { x1: 0, x2: 22, y1: 4, y2: 4, class: "key-planned" })), " planned / announced"),
+    );
+  }
+
+  new ResizeObserver(() => render()).observe(container);
+
+  return {
+    setLevels(list) {
+      levels = list;
+      render();
+    },
+    setMarker(day) {
+      marker = day;
+      render();
+    },
+  };
+}
