@@ -1,5 +1,5 @@
 # The two commands a newcomer needs are `make run` and `make test`; the rest are conveniences.
-.PHONY: run test install services stop bench
+.PHONY: run test install services stop bench serve backup restore load
 
 run:
 	scripts/dev run
@@ -16,3 +16,20 @@ services:
 
 stop:
 	scripts/dev stop
+
+# The web tier as in production: gunicorn + whitenoise (README, "Production").
+serve:
+	scripts/dev serve
+
+# pg_dump -Fc of the configured database into var/backups/ (or FILE=path).
+backup: services
+	.venv/bin/python manage.py backup $(if $(FILE),--output $(FILE))
+
+# pg_restore FILE=path into the configured database, which should be new and empty (README, "Backup").
+restore: services
+	@test -n "$(FILE)" || { echo "usage: make restore FILE=var/backups/posture-....dump" >&2; exit 2; }
+	.venv/bin/python manage.py restore $(FILE)
+
+# A bounded load test on loopback (README, "Production"): wrk against the map page and the API.
+load:
+	bench/load.sh

@@ -344,6 +344,8 @@ API_ANON_RATE = env_str("API_ANON_RATE", "300/min")
 API_PATH_PREFIXES = ("/api/", "/ogc/")
 # What 503 answers tell clients to wait before trying again.
 RETRY_AFTER_SECONDS = env_int("RETRY_AFTER_SECONDS", 10)
+# Where `make backup` (manage.py backup) writes its pg_dump files unless told otherwise.
+BACKUP_DIR = Path(env_str("BACKUP_DIR", str(BASE_DIR / "var" / "backups")))
 
 # --- API ------------------------------------------------------------------------------------------
 
