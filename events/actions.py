@@ -90,3 +90,25 @@ def link_incidents(
     )
     link.sources.set(sources)
     return link
+
+
+@transaction.atomic
+def update_link(link: IncidentLink, *, fields: dict, sources: Iterable[Source] | None = None) -> IncidentLink:
+    """Change a link's ends, relation, confidence or note; None leaves the sources as they are."""
+    for name, value in fields.items():
+        setattr(link, name, value)
+    link.save()
+    if sources is not None:
+        link.sources.set(sources)
+    return link
+
+
+@transaction.atomic
+def unlink_incidents(link: IncidentLink) -> None:
+    link.delete()
+
+
+@transaction.atomic
+def delete_incident(incident: Incident) -> None:
+    """Delete an incident with its actors, casualties and links (they cascade; history keeps a record)."""
+    incident.delete()

@@ -7,6 +7,7 @@ from django.contrib.gis.db import models
 from django.contrib.gis.geos import Polygon
 from django.core.exceptions import ValidationError
 from django.db.models import F, Q, Sum
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from simple_history.models import HistoricalRecords
 
@@ -90,15 +91,17 @@ class GeoPrecision(models.IntegerChoices):
     REGION = 3, "region or province"
 
 
+def sees_drafts(user) -> bool:
+    """Drafts are for editors only (anyone who may change incidents)."""
+    return user is not None and user.is_authenticated and user.has_perm("events.change_incident")
+
+
 class IncidentQuerySet(models.QuerySet):
     def published(self):
         return self.filter(status=Incident.Status.PUBLISHED)
 
     def visible_to(self, user):
-        """Drafts are for editors only (anyone who may change incidents)."""
-        if user is not None and user.is_authenticated and user.has_perm("events.change_incident"):
-            return self
-        return self.published()
+        return self if sees_drafts(user) else self.published()
 
     def in_bbox(self, bbox: tuple[float, float, float, float]):
         return self.filter(location__coveredby=Polygon.from_bbox(bbox))
@@ -122,11 +125,39 @@ class IncidentQuerySet(models.QuerySet):
             ).values("incident_id")
         )
 
+    def in_country(self, code: str):
+        return self.filter(country=code)
+
+    def targeting(self, base_id: int):
+        return self.filter(base_id=base_id)
+
     def search(self, text: str):
         return self.filter(Q(title__icontains=text) | Q(summary__icontains=text) | Q(place_name__icontains=text))
 
     def with_min_casualties(self, minimum: int):
         return self.filter(casualties_best__gte=minimum)
+
+    def in_chain_of(self, incident_id: int, *, through_drafts: bool, limit: int = 2000):
+        """The escalation chain: every incident reachable from this one through links, either way, itself included.
+
+        The walk only passes through incidents the reader may see, so a draft never connects two published
+        incidents in public output. UNION (not UNION ALL) ends cycles; `limit` bounds a runaway component.
+        """
+        hidden = "" if through_drafts else "AND i.status = %s"
+        other_end = "CASE WHEN l.incident_id = chain.id THEN l.prior_id ELSE l.incident_id END"
+        # Constant SQL text; the incident id, status and limit travel as parameters.
+        sql = f"""
+            WITH RECURSIVE chain(id) AS (
+                SELECT %s::bigint
+                UNION
+                SELECT {other_end}
+                FROM chain
+                JOIN events_incidentlink l ON chain.id IN (l.incident_id, l.prior_id)
+                JOIN events_incident i ON i.id = {other_end} {hidden}
+            )
+            SELECT id FROM chain LIMIT %s"""  # noqa: S608
+        params = (incident_id, *(() if through_drafts else (Incident.Status.PUBLISHED.value,)), limit)
+        return self.filter(pk__in=RawSQL(sql, params))  # noqa: S611
 
 
 class Incident(models.Model):
@@ -202,6 +233,8 @@ class Incident(models.Model):
             # The API filters by date range and bounding box on every list and timeline request.
             models.Index(fields=["occurred_on"], name="events_incident_date_idx"),
             models.Index(fields=["kind", "occurred_on"], name="events_incident_kind_date_idx"),
+            # The API dates its collections by the latest change (Last-Modified): max(updated_at) is one lookup.
+            models.Index(fields=["updated_at"], name="events_incident_updated_idx"),
         ]
 
     def __str__(self) -> str:
@@ -315,6 +348,15 @@ class Casualty(Estimate):
         return f"{self.get_group_display()} {self.get_kind_display()}: {self.range_label()}"
 
 
+class IncidentLinkQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Links are public when both ends are."""
+        if sees_drafts(user):
+            return self
+        published = Incident.Status.PUBLISHED
+        return self.filter(incident__status=published, prior__status=published)
+
+
 class IncidentLink(models.Model):
     """`incident` is a <relation> `prior`: the March 3 rockets are a response to the February 25 strike."""
 
@@ -338,6 +380,8 @@ class IncidentLink(models.Model):
     note = models.TextField(blank=True)
 
     history = HistoricalRecords(m2m_fields=[sources])
+
+    objects = IncidentLinkQuerySet.as_manager()
 
     class Meta:
         ordering = ["prior__occurred_on", "incident__occurred_on"]

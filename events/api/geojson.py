@@ -1,0 +1,357 @@
+"""GeoJSON built by PostgreSQL.
+
+A page of features is one SQL statement: Django compiles the filtered, ordered and limited QuerySet (the one
+query layer), and PostgreSQL turns the rows into Feature objects with ST_AsGeoJSON and json_build_object and
+aggregates them with json_agg. Python only glues the aggregate's bytes into the FeatureCollection envelope, so
+no model instance is ever built for a collection.
+
+Pages are cut by keyset (the sort key and id of the last row) rather than by offset, so the thousandth page
+costs what the first does, and rows are neither skipped nor repeated when the order has ties.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.db import connection
+from django.db.models import Q, QuerySet
+
+from events.models import KIND_CATEGORY, Category, DatePrecision, Involvement, Kind
+
+from .params import Cursor, PageRequest
+
+GEOJSON = "application/geo+json"
+COORDINATE_DECIMALS = 6  # about 0.1 m: more than any source's precision
+
+
+@dataclass(frozen=True)
+class Fragment:
+    """SQL text with its positional parameters, so pieces can be joined without miscounting placeholders."""
+
+    sql: str
+    params: tuple = ()
+
+    def __add__(self, other: Fragment | str) -> Fragment:
+        if isinstance(other, str):
+            return Fragment(self.sql + other, self.params)
+        return Fragment(self.sql + other.sql, self.params + other.params)
+
+    def __radd__(self, other: str) -> Fragment:
+        return Fragment(other + self.sql, self.params)
+
+    @classmethod
+    def of(cls, queryset: QuerySet) -> Fragment:
+        sql, params = queryset.query.sql_with_params()
+        return cls(sql, tuple(params))
+
+    @classmethod
+    def join(cls, separator: str, parts: Iterable[Fragment]) -> Fragment:
+        parts = list(parts)
+        return cls(separator.join(p.sql for p in parts), tuple(v for p in parts for v in p.params))
+
+
+def labels_json(pairs: Iterable[tuple[object, object]]) -> Fragment:
+    """A constant lookup table passed as one jsonb parameter: `<fragment> ->> key`."""
+    return Fragment("%s::jsonb", (json.dumps({str(k): str(v) for k, v in pairs}),))
+
+
+KIND_LABELS = labels_json((kind.value, kind.label) for kind in Kind)
+KIND_CATEGORIES = labels_json((kind.value, KIND_CATEGORY[kind]) for kind in Kind)
+CATEGORY_LABELS = labels_json((c.value, c.label) for c in Category)
+DATE_PRECISIONS = labels_json((p.value, p.label) for p in DatePrecision)
+
+
+def date_label(alias: str) -> str:
+    """As Incident.date_label(): '2021-03-03', 'week of 2021-03-01', 'March 2021'."""
+    return (
+        f"CASE {alias}.date_precision"
+        f" WHEN {DatePrecision.MONTH.value} THEN to_char({alias}.occurred_on, 'FMMonth YYYY')"
+        f" WHEN {DatePrecision.WEEK.value} THEN 'week of ' || to_char({alias}.occurred_on, 'YYYY-MM-DD')"
+        f" ELSE to_char({alias}.occurred_on, 'YYYY-MM-DD') END"
+    )
+
+
+def geometry(alias: str, column: str = "location") -> str:
+    return f"ST_AsGeoJSON({alias}.{column}, {COORDINATE_DECIMALS})::json"
+
+
+# --- incidents -----------------------------------------------------------------------------------------
+
+# Attackers and targets by name, in one pass over the incident's involvements.
+INVOLVED = Fragment(
+    """LEFT JOIN LATERAL (
+        SELECT json_agg(a.name ORDER BY a.name) FILTER (WHERE v.role = %s) AS attackers,
+               json_agg(a.name ORDER BY a.name) FILTER (WHERE v.role = %s) AS targets
+        FROM events_involvement v JOIN posture_actor a ON a.id = v.actor_id
+        WHERE v.incident_id = i.id
+    ) AS inv ON true""",
+    (Involvement.Role.ATTACKER.value, Involvement.Role.TARGET.value),
+)
+
+
+def incident_properties(*, detail: bool = False) -> Fragment:
+    """The properties of an incident Feature (alias i, base b, involvements inv; nearest base nb in detail)."""
+    pairs: list[tuple[str, Fragment | str]] = [
+        ("id", "i.id"),
+        ("occurred_on", "i.occurred_on"),
+        ("date_precision", DATE_PRECISIONS + " ->> i.date_precision::text"),
+        ("date_label", date_label("i")),
+        ("kind", "i.kind"),
+        ("kind_label", KIND_LABELS + " ->> i.kind"),
+        ("category", KIND_CATEGORIES + " ->> i.kind"),
+        ("title", "i.title"),
+        ("place_name", "i.place_name"),
+        ("country", "i.country"),
+        ("base", "i.base_id"),
+        ("base_name", "b.name"),
+        ("attackers", "coalesce(inv.attackers, '[]'::json)"),
+        ("targets", "coalesce(inv.targets, '[]'::json)"),
+        ("attribution", "i.attribution"),
+        ("casualties_best", "i.casualties_best"),
+        ("fatalities_best", "i.fatalities_best"),
+        ("weapon", "i.weapon"),
+        ("munitions", "i.munitions"),
+        ("status", "i.status"),
+    ]
+    if detail:
+        pairs += [
+            ("summary", "i.summary"),
+            ("geo_precision", "i.geo_precision"),
+            ("admin1", "i.admin1"),
+            ("nearest_base", "CASE WHEN nb.id IS NOT NULL THEN json_build_object('id', nb.id, 'name', nb.name) END"),
+            ("nearest_base_km", "i.nearest_base_km"),
+            ("dataset", "i.dataset"),
+            ("external_id", "i.external_id"),
+            ("created_at", "i.created_at"),
+            ("updated_at", "i.updated_at"),
+        ]
+    # json_build_object takes at most 100 arguments; detail stays well below.
+    args = Fragment.join(", ", [Fragment(f"'{name}', ") + value for name, value in pairs])
+    return "json_build_object(" + args + ")"
+
+
+def incident_feature(*, detail: bool = False) -> Fragment:
+    return (
+        "json_build_object('type', 'Feature', 'id', i.id, 'geometry', "
+        + geometry("i")
+        + ", 'properties', "
+        + incident_properties(detail=detail)
+        + ")"
+    )
+
+
+INCIDENT_JOINS = (
+    Fragment("JOIN events_incident AS i ON i.id = page.id LEFT JOIN posture_base AS b ON b.id = i.base_id ") + INVOLVED
+)
+INCIDENT_DETAIL_JOINS = INCIDENT_JOINS + " LEFT JOIN posture_base AS nb ON nb.id = i.nearest_base_id"
+
+
+def incident_detail_feature(incidents: QuerySet, pk: int) -> dict | None:
+    """One incident as a Feature with the detail properties, or None if `incidents` does not hold it."""
+    ids = Fragment.of(incidents.filter(pk=pk).order_by().values("id"))
+    sql = "SELECT " + incident_feature(detail=True) + "::text FROM (" + ids + ") AS page " + INCIDENT_DETAIL_JOINS
+    with connection.cursor() as cursor:
+        cursor.execute(sql.sql, sql.params)
+        row = cursor.fetchone()
+    return json.loads(row[0]) if row else None
+
+
+# --- pages ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Page:
+    matched: int | None
+    returned: int
+    features: bytes  # a JSON array
+    next: Cursor | None
+    prev: Cursor | None
+
+
+def _beyond(field: str, key, pk: int, descending: bool) -> Q:
+    """Rows after (key, pk) in the scan order. The redundant bound on `field` lets the index cut the range."""
+    if descending:
+        return Q(**{f"{field}__lte": key}) & (Q(**{f"{field}__lt": key}) | Q(**{field: key, "pk__lt": pk}))
+    return Q(**{f"{field}__gte": key}) & (Q(**{f"{field}__gt": key}) | Q(**{field: key, "pk__gt": pk}))
+
+
+def feature_page(
+    rows: QuerySet,
+    page: PageRequest,
+    *,
+    feature: Fragment,
+    joins: Fragment,
+    count: bool = True,
+) -> Page:
+    """One page of `rows` as Features. `feature` and `joins` refer to the page's rows through `page.id`."""
+    cursor = page.cursor
+    backwards = cursor is not None and cursor.backwards
+    # The scan runs away from the cursor: forwards in the requested order, or backwards towards the start.
+    scan_descending = page.descending != backwards
+    key = page.sort_field
+    scanned = rows if cursor is None else rows.filter(_beyond(key, cursor.key, cursor.id, scan_descending))
+    order = [f"-{key}", "-pk"] if scan_descending else [key, "pk"]
+    columns = ["id"] if key == "id" else ["id", key]
+    ids = Fragment.of(scanned.order_by(*order).values_list(*columns)[: page.limit + 1])
+    direction = "DESC" if scan_descending else "ASC"
+    presented = "DESC" if backwards else "ASC"
+    matched = (
+        "(SELECT count(*) FROM (" + Fragment.of(rows.order_by().values("id")) + ") AS matched)"
+        if count
+        else Fragment("NULL::bigint")
+    )
+    sql = (
+        "SELECT "
+        + matched
+        + ", count(*), coalesce(json_agg("
+        + feature
+        + Fragment(f" ORDER BY page.n {presented}) FILTER (WHERE page.n <= %s), '[]')::text, ", (page.limit,))
+        + "min(json_build_array(page.k, page.id)::text) FILTER (WHERE page.n = 1), "
+        + Fragment("min(json_build_array(page.k, page.id)::text) FILTER (WHERE page.n = %s) ", (page.limit,))
+        + f"FROM (SELECT s.id, s.{key} AS k, row_number() OVER (ORDER BY s.{key} {direction}, s.id {direction}) AS n"
+        + " FROM ("
+        + ids
+        + ") AS s) AS page "
+        + joins
+    )
+    with connection.cursor() as db:
+        db.execute(sql.sql, sql.params)
+        matched_count, fetched, features, near, far = db.fetchone()
+    has_more = fetched > page.limit
+    near_cursor = _cursor(page, near, backwards=not backwards) if near else None
+    far_cursor = _cursor(page, far, backwards=backwards) if far and has_more else None
+    if backwards:
+        # Going back: the far end is the previous page; the near end leads forward again.
+        next_cursor, prev_cursor = near_cursor, far_cursor
+    else:
+        next_cursor, prev_cursor = far_cursor, (near_cursor if cursor is not None else None)
+    return Page(
+        matched=matched_count,
+        returned=min(fetched, page.limit),
+        features=features.encode(),
+        next=next_cursor,
+        prev=prev_cursor,
+    )
+
+
+def _cursor(page: PageRequest, key_json: str, *, backwards: bool) -> Cursor:
+    key, pk = json.loads(key_json)
+    if page.sort_field == "occurred_on":
+        key = dt.date.fromisoformat(key)
+    return Cursor(ordering=page.ordering, backwards=backwards, key=key, id=pk)
+
+
+def incident_page(incidents: QuerySet, page: PageRequest, *, count: bool = True) -> Page:
+    return feature_page(incidents, page, feature=incident_feature(), joins=INCIDENT_JOINS, count=count)
+
+
+def page_links(request, page: Page, *, media_type: str = GEOJSON, extra: list[dict] | None = None) -> list[dict]:
+    """self / next / prev links that repeat the request's query with the cursor swapped."""
+
+    def href(cursor: Cursor | None) -> str:
+        query = request.GET.copy()
+        query.pop("cursor", None)
+        if cursor is not None:
+            query["cursor"] = cursor.encode()
+        encoded = urlencode(list(query.lists()), doseq=True)
+        return request.build_absolute_uri(request.path + (f"?{encoded}" if encoded else ""))
+
+    links = [{"rel": "self", "href": href(_current_cursor(request)), "type": media_type}]
+    links += extra or []
+    if page.next is not None:
+        links.append({"rel": "next", "href": href(page.next), "type": media_type, "title": "Next page"})
+    if page.prev is not None:
+        links.append({"rel": "prev", "href": href(page.prev), "type": media_type, "title": "Previous page"})
+    return links
+
+
+class _Verbatim:
+    """The request's own cursor, put back into the self link as it came."""
+
+    def __init__(self, value: str):
+        self.value = value
+
+    def encode(self) -> str:
+        return self.value
+
+
+def _current_cursor(request):
+    value = request.GET.get("cursor")
+    return _Verbatim(value) if value else None
+
+
+def feature_collection(page: Page, links: list[dict], **members) -> bytes:
+    """The FeatureCollection envelope around the features PostgreSQL built."""
+    head = {"type": "FeatureCollection", **members}
+    if page.matched is not None:
+        head["numberMatched"] = page.matched
+    head["numberReturned"] = page.returned
+    head["links"] = links
+    encoded = json.dumps(head, separators=(",", ":"), default=str).encode()
+    return encoded[:-1] + b',"features":' + page.features + b"}"
+
+
+# --- clusters ------------------------------------------------------------------------------------------
+
+CLUSTER_PIXELS = 60  # a cell is about this many screen pixels wide at the requested zoom
+MAX_ZOOM = 22
+
+
+def cluster_cell_degrees(zoom: int) -> float:
+    # A 256-pixel web-map tile spans 360 / 2^zoom degrees of longitude.
+    return 360 / 2**zoom * CLUSTER_PIXELS / 256
+
+
+def clusters(incidents: QuerySet, zoom: int, limit: int) -> bytes:
+    """Incidents aggregated on a grid of about 60-pixel cells: one Point per cell at its points' mean.
+
+    The densest `limit` cells come back (numberReturned); "truncated" says whether any were left out.
+    """
+    from posture.estimates import StX, StY
+
+    cell = cluster_cell_degrees(zoom)
+    located = (
+        incidents.filter(location__isnull=False)
+        .order_by()
+        .annotate(lon=StX("location"), lat=StY("location"))
+        .values("id", "kind", "casualties_best", "lon", "lat")
+    )
+    per_category = Fragment.join(
+        ", ",
+        (
+            Fragment(
+                f"count(*) FILTER (WHERE r.kind = ANY(%s)) AS {category.value}",
+                ([kind.value for kind in Kind if KIND_CATEGORY[kind] == category],),
+            )
+            for category in Category
+        ),
+    )
+    categories = ", ".join(f"'{c.value}', c.{c.value}" for c in Category)
+    sql = (
+        "SELECT json_build_object('type', 'FeatureCollection', 'numberMatched', "
+        + ("(SELECT count(*) FROM (" + Fragment.of(incidents.order_by().values("id")) + ") AS m)")
+        + Fragment(", 'numberReturned', count(*) FILTER (WHERE c.n <= %s), ", (limit,))
+        + Fragment("'truncated', count(*) > %s, ", (limit,))
+        + Fragment("'zoom', %s, 'cellDegrees', %s, ", (zoom, cell))
+        + "'features', coalesce(json_agg(json_build_object('type', 'Feature', 'geometry', "
+        + "json_build_object('type', 'Point', 'coordinates', json_build_array(round(c.lon::numeric, 6), "
+        + "round(c.lat::numeric, 6))), 'properties', json_build_object('count', c.count, 'categories', "
+        + f"json_build_object({categories}), 'casualties_best', c.casualties, "
+        + "'incident', CASE WHEN c.count = 1 THEN c.first_id END)) ORDER BY c.n) "
+        + Fragment("FILTER (WHERE c.n <= %s), '[]'::json))::text ", (limit,))
+        + "FROM (SELECT g.*, row_number() OVER (ORDER BY g.count DESC, g.first_id) AS n FROM ("
+        + "SELECT avg(r.lon) AS lon, avg(r.lat) AS lat, count(*) AS count, min(r.id) AS first_id, "
+        + "coalesce(sum(r.casualties_best), 0) AS casualties, "
+        + per_category
+        + " FROM ("
+        + Fragment.of(located)
+        + Fragment(") AS r GROUP BY floor(r.lon / %s), floor(r.lat / %s)", (cell, cell))
+        + Fragment(" ORDER BY count(*) DESC, min(r.id) LIMIT %s) AS g) AS c", (limit + 1,))
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql.sql, sql.params)
+        return cursor.fetchone()[0].encode()

@@ -1,0 +1,214 @@
+"""What every API view shares: authentication order, the error envelope, strict JSON bodies, conditional GET."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+from django.db import connection
+from django.http import HttpResponse
+from django.utils.cache import get_conditional_response, patch_vary_headers
+from django.utils.http import http_date
+from rest_framework import exceptions, status
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.renderers import JSONRenderer
+from rest_framework.views import APIView, exception_handler
+
+from .params import QueryReader
+
+JSON = "application/json"
+
+
+class GeoJSONRenderer(JSONRenderer):
+    media_type = "application/geo+json"
+    format = "geojson"
+
+
+class FirstRenderer(BaseContentNegotiation):
+    """Every endpoint speaks exactly one format, so the Accept header never turns a request into a 406.
+
+    GDAL asks for `application/geo+json, application/json`, browsers for text/html, curl for */*: all of
+    them get the endpoint's one media type. (DRF's `?format=` override is left alone: `format` is ours.)
+    """
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+def flatten_errors(detail, prefix: str = "") -> dict[str, list[str]]:
+    """{"properties": {"casualties": [{"low": ["..."]}]}} -> {"properties.casualties.0.low": ["..."]}."""
+    flat: dict[str, list[str]] = {}
+
+    def add(name: str, messages) -> None:
+        flat.setdefault(name or "body", []).extend(str(m) for m in messages)
+
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            # Errors about an object as a whole are filed under the object's own name.
+            name = prefix if key in ("non_field_errors", "__all__") else f"{prefix}.{key}".lstrip(".")
+            for sub, messages in flatten_errors(value, name).items():
+                add(sub, messages)
+    elif isinstance(detail, list) and any(isinstance(item, (dict, list)) for item in detail):
+        for index, item in enumerate(detail):
+            if item:
+                for sub, messages in flatten_errors(item, f"{prefix}.{index}".lstrip(".")).items():
+                    add(sub, messages)
+    elif isinstance(detail, list):
+        add(prefix, detail)
+    else:
+        add(prefix, [detail])
+    return flat
+
+
+def api_exception_handler(exc, context):
+    """400s carry {"errors": {"<param or field>": ["message"]}}; other errors keep DRF's {"detail": ...}."""
+    if isinstance(exc, exceptions.UnsupportedMediaType):
+        # Only JSON bodies are accepted; the issue asks for a 400 that names what is wrong.
+        sent = (getattr(context.get("request"), "content_type", "") or "no content type").split(";")[0]
+        exc = exceptions.ValidationError({"Content-Type": [f"Send the body as application/json, not {sent}."]})
+    elif isinstance(exc, exceptions.ParseError):
+        exc = exceptions.ValidationError({"body": [f"Not valid JSON: {exc.detail}"]})
+    response = exception_handler(exc, context)
+    if response is not None and response.status_code == status.HTTP_400_BAD_REQUEST:
+        response.data = {"errors": flatten_errors(response.data)}
+    return response
+
+
+class ApiMixin:
+    """Token before session, so an anonymous write gets 401 with `WWW-Authenticate: Token`, not 403."""
+
+    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = FirstRenderer
+    # Query parameters the view accepts (others are a 400); None lets DRF's own filters decide.
+    query_parameters: set[str] | None = None
+    # Tables whose latest change dates a collection: (table, timestamp column). Set => ETag/Last-Modified.
+    last_modified_tables: list[tuple[str, str]] = []
+
+    def get_exception_handler(self):
+        return api_exception_handler
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # PostgreSQL cannot store NUL, and a NUL in a filter would reach it: refuse it at the door.
+        QueryReader(request.GET).check()
+
+    def reader(self, request) -> QueryReader:
+        return QueryReader(request.GET, allowed=self.query_parameters)
+
+    def last_modified(self) -> dt.datetime | None:
+        if not hasattr(self, "_last_modified"):
+            self._last_modified = last_changed(self.last_modified_tables) if self.last_modified_tables else None
+        return self._last_modified
+
+    def not_modified(self, request) -> HttpResponse | None:
+        """Call first in a costly GET: a 304 before any work when If-Modified-Since alone says so."""
+        return not_modified_since(request, self.last_modified()) if self.last_modified_tables else None
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if getattr(response, "exception", False) and getattr(response, "accepted_media_type", JSON) != JSON:
+            # Errors are plain JSON even where the success is GeoJSON.
+            response.accepted_renderer = JSONRenderer()
+            response.accepted_media_type = JSON
+        if (
+            self.last_modified_tables
+            and request.method in ("GET", "HEAD")
+            and response.status_code == status.HTTP_200_OK
+            and not response.streaming
+        ):
+            if hasattr(response, "render"):
+                response.render()
+            response = conditional(request, response, self.last_modified())
+        return response
+
+
+class ApiView(ApiMixin, APIView):
+    pass
+
+
+def json_body(request) -> dict:
+    """The request body as a JSON object, refusing anything PostgreSQL or the serializers would choke on."""
+    data = request.data  # raises UnsupportedMediaType / ParseError, answered as 400 above
+    if not isinstance(data, dict):
+        raise exceptions.ValidationError({"body": ["Send a JSON object."]})
+    nul = _find_nul(data)
+    if nul is not None:
+        raise exceptions.ValidationError({nul or "body": ["NUL bytes are not allowed."]})
+    return data
+
+
+def _find_nul(value, path: str = "") -> str | None:
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            here = f"{path}.{key}".strip(".")
+            if "\x00" in key:
+                return here.replace("\x00", "\\x00")
+            found = _find_nul(item, here)
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _find_nul(item, f"{path}.{index}".strip("."))
+            if found is not None:
+                return found
+    return None
+
+
+# --- conditional GET -----------------------------------------------------------------------------------
+
+
+def last_changed(tables: list[tuple[str, str]]) -> dt.datetime | None:
+    """The latest of `max(column)` over (table, column) pairs: one indexed lookup each.
+
+    History tables record deletions too (django-simple-history writes a '-' row), which a max(updated_at)
+    on the live table cannot see.
+    """
+    parts = [f"(SELECT max({column}) FROM {table})" for table, column in tables]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT GREATEST({', '.join(parts)})")
+        return cursor.fetchone()[0]
+
+
+def not_modified_since(request, last_modified: dt.datetime | None) -> HttpResponse | None:
+    """A 304 decided before any work, when the client sent only If-Modified-Since and nothing changed since."""
+    meta = request.META
+    if last_modified is None or "HTTP_IF_MODIFIED_SINCE" not in meta:
+        return None
+    if any(h in meta for h in ("HTTP_IF_NONE_MATCH", "HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE")):
+        return None
+    response = get_conditional_response(request, last_modified=int(last_modified.timestamp()))
+    if response is not None and response.status_code == status.HTTP_304_NOT_MODIFIED:
+        response["Last-Modified"] = http_date(last_modified.timestamp())
+        patch_vary_headers(response, ["Authorization", "Cookie"])
+        return response
+    return None
+
+
+def conditional(request, response: HttpResponse, last_modified: dt.datetime | None) -> HttpResponse:
+    """Add ETag (a hash of the body) and Last-Modified, and answer 304 when the client's copy is current.
+
+    The ETag covers exactly what was sent, so it is right even for changes Last-Modified cannot see.
+    Drafts make the body depend on who asks, hence Vary on the credentials.
+    """
+    etag = '"' + hashlib.blake2b(response.content, digest_size=16).hexdigest() + '"'
+    response["ETag"] = etag
+    timestamp = int(last_modified.timestamp()) if last_modified else None
+    if timestamp is not None:
+        response["Last-Modified"] = http_date(timestamp)
+    patch_vary_headers(response, ["Authorization", "Cookie"])
+    result = get_conditional_response(request, etag=etag, last_modified=timestamp, response=response)
+    if result is not response:
+        result["ETag"] = etag
+        patch_vary_headers(result, ["Authorization", "Cookie"])
+    return result
+
+
+def bytes_response(content: bytes, content_type: str, *, status_code: int = 200) -> HttpResponse:
+    return HttpResponse(content, content_type=content_type, status=status_code)

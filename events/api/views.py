@@ -1,0 +1,300 @@
+"""/api/v1/ incident endpoints. Views parse, call the query layer or an action, and answer."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError
+from django.db.models import F
+from django.shortcuts import get_object_or_404
+from rest_framework import exceptions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import AllowAny, DjangoModelPermissionsOrAnonReadOnly
+from rest_framework.response import Response
+
+from events import actions
+from events.models import (
+    ACLED_TYPES,
+    KIND_CATEGORY,
+    Casualty,
+    Incident,
+    IncidentLink,
+    Involvement,
+    Kind,
+    sees_drafts,
+)
+from posture.estimates import StX, StY
+from posture.models import Actor, Base
+
+from . import docs
+from .export import csv_download, geojson_download
+from .geojson import GEOJSON, MAX_ZOOM, clusters, feature_collection, incident_detail_feature, incident_page, page_links
+from .http import ApiMixin, ApiView, GeoJSONRenderer, bytes_response, json_body
+from .params import INCIDENT_FILTER_NAMES, MAX_LIMIT, read_incident_filters, read_page
+from .serializers import IncidentFeatureInput, LinkInput, LinkSerializer, incident_relations
+from .timeline import BUCKETS, timeline
+
+# What a collection of incidents is built from; the latest change among them is its Last-Modified.
+INCIDENT_SOURCES = [
+    (Incident._meta.db_table, "updated_at"),
+    (Incident.history.model._meta.db_table, "history_date"),
+    (Involvement.history.model._meta.db_table, "history_date"),
+    (Casualty.history.model._meta.db_table, "history_date"),
+    (Actor.history.model._meta.db_table, "history_date"),
+    (Base.history.model._meta.db_table, "history_date"),
+]
+
+
+def write_error(error: IntegrityError) -> exceptions.ValidationError:
+    """A constraint the validation could not see coming (a concurrent write): still a 400, never a 500."""
+    return exceptions.ValidationError({"body": [f"The database refused the change: {str(error).splitlines()[0]}"]})
+
+
+@docs.incidents
+class IncidentViewSet(ApiMixin, viewsets.GenericViewSet):
+    permission_classes = [DjangoModelPermissionsOrAnonReadOnly]
+    lookup_value_regex = "[0-9]+"
+    last_modified_tables = INCIDENT_SOURCES
+
+    def get_queryset(self):
+        return Incident.objects.visible_to(self.request.user)
+
+    def get_renderers(self):
+        if self.action in ("retrieve", "create", "partial_update"):
+            return [GeoJSONRenderer()]
+        return super().get_renderers()
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        if self.action not in ("list", "clusters"):
+            # Conditional GET is for the collections; a detail is cheap and changes with its links.
+            self.last_modified_tables = []
+        return super().finalize_response(request, response, *args, **kwargs)
+
+    def list(self, request):
+        self.query_parameters = INCIDENT_FILTER_NAMES | {"ordering", "limit", "cursor", "format"}
+        reader = self.reader(request)
+        filters = read_incident_filters(reader)
+        page = read_page(reader)
+        download = reader.choice("format", ["geojson", "csv"])
+        reader.check()
+        incidents = filters.apply(self.get_queryset())
+        if download == "csv":
+            return csv_download(incidents, page)
+        if download == "geojson":
+            return geojson_download(incidents, page)
+        if early := self.not_modified(request):
+            return early
+        result = incident_page(incidents, page)
+        return bytes_response(feature_collection(result, page_links(request, result)), GEOJSON)
+
+    @action(detail=False, methods=["get"])
+    def clusters(self, request):
+        self.query_parameters = INCIDENT_FILTER_NAMES | {"zoom", "limit"}
+        reader = self.reader(request)
+        filters = read_incident_filters(reader)
+        zoom = reader.integer("zoom", minimum=0, maximum=MAX_ZOOM)
+        limit = reader.limit(default=MAX_LIMIT)
+        reader.check()
+        if early := self.not_modified(request):
+            return early
+        body = clusters(filters.apply(self.get_queryset()), 5 if zoom is None else zoom, limit)
+        return bytes_response(body, GEOJSON)
+
+    def retrieve(self, request, pk: str):
+        feature = incident_detail_feature(self.get_queryset(), int(pk))
+        if feature is None:
+            raise exceptions.NotFound()
+        feature["properties"].update(incident_relations(int(pk), request.user))
+        return Response(feature)
+
+    @action(detail=True, methods=["get"])
+    def chain(self, request, pk: str):
+        incident = get_object_or_404(self.get_queryset().only("id"), pk=pk)
+        members = (
+            self.get_queryset()
+            .in_chain_of(incident.pk, through_drafts=sees_drafts(request.user))
+            .order_by("occurred_on", "id")
+            .values("id", "title", "occurred_on", "date_precision", "kind", lon=StX("location"), lat=StY("location"))
+        )
+        incidents = [self._chain_member(row) for row in members]
+        dates = {row["id"]: row["occurred_on"] for row in incidents}
+        links = (
+            IncidentLink.objects.filter(incident_id__in=dates, prior_id__in=dates)
+            .order_by(F("prior__occurred_on"), F("incident__occurred_on"), "id")
+            .values("id", "incident_id", "prior_id", "relation", "confidence", "asserted_by")
+        )
+        relation_labels = dict(IncidentLink.Relation.choices)
+        return Response(
+            {
+                "incident": incident.pk,
+                "incidents": incidents,
+                "links": [
+                    {
+                        "id": link["id"],
+                        "incident": link["incident_id"],
+                        "prior": link["prior_id"],
+                        "relation": link["relation"],
+                        "relation_label": relation_labels[link["relation"]],
+                        "lag_days": (dates[link["incident_id"]] - dates[link["prior_id"]]).days,
+                        "confidence": link["confidence"],
+                        "asserted_by": link["asserted_by"],
+                    }
+                    for link in links
+                ],
+            }
+        )
+
+    @staticmethod
+    def _chain_member(row: dict) -> dict:
+        incident = Incident(occurred_on=row["occurred_on"], date_precision=row["date_precision"], kind=row["kind"])
+        return {
+            "id": row["id"],
+            "title": row["title"],
+            "occurred_on": row["occurred_on"],
+            "date_label": incident.date_label(),
+            "kind": row["kind"],
+            "kind_label": incident.get_kind_display(),
+            "category": incident.category,
+            "coordinates": None if row["lon"] is None else [round(row["lon"], 6), round(row["lat"], 6)],
+        }
+
+    def create(self, request):
+        data = json_body(request)
+        serializer = IncidentFeatureInput(data=data)
+        serializer.is_valid(raise_exception=True)
+        fields, relations = serializer.write_args()
+        try:
+            incident = actions.record_incident(fields=fields, relations=relations, user=request.user)
+        except IntegrityError as error:
+            raise write_error(error) from None
+        return self._feature_response(incident.pk, status.HTTP_201_CREATED)
+
+    def partial_update(self, request, pk: str):
+        incident = get_object_or_404(self.get_queryset(), pk=pk)
+        data = json_body(request)
+        serializer = IncidentFeatureInput(incident, data=data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        fields, relations = serializer.write_args()
+        try:
+            actions.update_incident(incident, fields=fields, relations=relations)
+        except IntegrityError as error:
+            raise write_error(error) from None
+        return self._feature_response(incident.pk, status.HTTP_200_OK)
+
+    def destroy(self, request, pk: str):
+        incident = get_object_or_404(self.get_queryset(), pk=pk)
+        actions.delete_incident(incident)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def _feature_response(self, pk: int, code: int) -> Response:
+        # The writer may hold add but not change permission and so not see drafts: show them what they wrote.
+        feature = incident_detail_feature(Incident.objects.all(), pk)
+        feature["properties"].update(incident_relations(pk, self.request.user))
+        response = Response(feature, status=code)
+        response["Location"] = self.request.build_absolute_uri(f"/api/v1/incidents/{pk}/")
+        return response
+
+
+class LinkPagination(PageNumberPagination):
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 1000
+
+
+@docs.links
+class LinkViewSet(ApiMixin, viewsets.GenericViewSet):
+    """Links between incidents: `incident` is a <relation> `prior`."""
+
+    permission_classes = [DjangoModelPermissionsOrAnonReadOnly]
+    serializer_class = LinkSerializer
+    pagination_class = LinkPagination
+    lookup_value_regex = "[0-9]+"
+
+    def get_queryset(self):
+        return LinkSerializer.for_incidents(self.request.user)
+
+    def list(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(LinkSerializer(page, many=True).data)
+
+    def retrieve(self, request, pk: str):
+        return Response(LinkSerializer(self.get_object()).data)
+
+    def create(self, request):
+        serializer = self._input(data=json_body(request))
+        data = serializer.validated_data
+        existed = IncidentLink.objects.filter(
+            incident=data["incident"], prior=data["prior"], relation=data["relation"]
+        ).exists()
+        try:
+            link = actions.link_incidents(**data)
+        except IntegrityError as error:
+            raise write_error(error) from None
+        code = status.HTTP_200_OK if existed else status.HTTP_201_CREATED
+        return self._link_response(link.pk, code)
+
+    def partial_update(self, request, pk: str):
+        link = self.get_object()
+        serializer = self._input(link, data=json_body(request), partial=True)
+        fields = dict(serializer.validated_data)
+        sources = fields.pop("sources", None)
+        try:
+            actions.update_link(link, fields=fields, sources=sources)
+        except IntegrityError as error:
+            raise write_error(error) from None
+        return self._link_response(link.pk, status.HTTP_200_OK)
+
+    def destroy(self, request, pk: str):
+        actions.unlink_incidents(self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def _input(self, *args, **kwargs) -> LinkInput:
+        serializer = LinkInput(*args, visible_incidents=Incident.objects.visible_to(self.request.user), **kwargs)
+        serializer.is_valid(raise_exception=True)
+        return serializer
+
+    def _link_response(self, pk: int, code: int) -> Response:
+        link = IncidentLink.objects.select_related("incident", "prior").prefetch_related("sources").get(pk=pk)
+        response = Response(LinkSerializer(link).data, status=code)
+        response["Location"] = self.request.build_absolute_uri(f"/api/v1/links/{pk}/")
+        return response
+
+
+@docs.timeline
+class TimelineView(ApiView):
+    permission_classes = [AllowAny]
+    query_parameters = INCIDENT_FILTER_NAMES | {"bucket"}
+    last_modified_tables = INCIDENT_SOURCES
+
+    def get(self, request):
+        reader = self.reader(request)
+        filters = read_incident_filters(reader)
+        bucket = reader.choice("bucket", list(BUCKETS), default="week")
+        reader.check()
+        if early := self.not_modified(request):
+            return early
+        body = timeline(filters.queryset(request.user), bucket)
+        return bytes_response(body, "application/json")
+
+
+@docs.kinds
+class KindView(ApiView):
+    """Incident kinds with their labels, map category and ACLED types, so clients never hard-code them."""
+
+    permission_classes = [AllowAny]
+    query_parameters = set()
+
+    def get(self, request):
+        self.reader(request).check()
+        return Response(
+            [
+                {
+                    "code": kind.value,
+                    "label": kind.label,
+                    "category": KIND_CATEGORY[kind].value,
+                    "category_label": KIND_CATEGORY[kind].label,
+                    "acled_event_type": ACLED_TYPES[kind][0],
+                    "acled_sub_event_type": ACLED_TYPES[kind][1],
+                }
+                for kind in Kind
+            ]
+        )
