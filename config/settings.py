@@ -386,6 +386,8 @@ LEAFLET_CONFIG = {
     "MAX_ZOOM": 18,
     "TILES": [("Map", MAP_TILE_URL, {"attribution": MAP_TILE_ATTRIBUTION})] if MAP_TILE_URL else [],
     "RESET_VIEW": False,
+    # The offline country borders under the admin's map widget (see static/js/admin-borders.js).
+    "PLUGINS": {"forms": {"js": ["js/admin-borders.js"]}},
 }
 
 # --- Checks ---------------------------------------------------------------------------------------

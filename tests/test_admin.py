@@ -227,6 +227,8 @@ def test_the_map_widget_is_on_the_incident_form(editor_client):
     page = editor_client.get(reverse("admin:events_incident_add")).content.decode()
     assert "leaflet" in page.lower()
     assert 'id="id_location"' in page
+    # The offline borders go under the widget, so placing a point works without a tile server.
+    assert "js/admin-borders.js" in page
 
 
 def test_manage_py_check_is_clean():
