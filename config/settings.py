@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "rest_framework_gis",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from our static files: no CDN
     "leaflet",
     "simple_history",
     "django_celery_beat",
@@ -369,6 +370,28 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Force Posture Dashboard API",
     "DESCRIPTION": "Bases, troop levels and incidents around foreign forces in Iraq and Syria.",
     "VERSION": "1.0.0",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Write bodies and responses differ (server-owned fields), so each gets its own component.
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "kind" or "status"; give each choice set its own, stable name.
+    "ENUM_NAME_OVERRIDES": {
+        "IncidentKindEnum": "events.models.Kind",
+        "IncidentStatusEnum": "events.models.Incident.Status",
+        "AttributionEnum": "events.models.Incident.Attribution",
+        "CasualtyKindEnum": "events.models.Casualty.Kind",
+        "LinkRelationEnum": "events.models.IncidentLink.Relation",
+        "LinkConfidenceEnum": "events.models.IncidentLink.Confidence",
+        "ActorKindEnum": "posture.models.Actor.Kind",
+        "BaseKindEnum": "posture.models.Base.Kind",
+        "TroopLevelStatusEnum": "posture.models.TroopLevel.Status",
+        "CalendarUnitEnum": ["day", "week", "month"],
+        "GeoJSONFeatureTypeEnum": ["Feature"],
+        "GeoJSONFeatureCollectionTypeEnum": ["FeatureCollection"],
+        "GeoJSONPointTypeEnum": ["Point"],
+    },
 }
 
 # --- Map ------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from django.db.models import Max, Min, QuerySet
 from django.http import QueryDict
 from django.urls import reverse
 from drf_spectacular.renderers import OpenApiJsonRenderer
+from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework import exceptions, status
 from rest_framework.permissions import AllowAny
@@ -226,6 +227,11 @@ class LandingView(OgcView):
                 ],
             }
         )
+
+
+@extend_schema(exclude=True)
+class LandingAliasView(LandingView):
+    """/ogc without the slash, as GDAL and QGIS are given the root: the same page, documented once."""
 
 
 @docs.ogc_conformance

@@ -5,6 +5,8 @@ from __future__ import annotations
 import django_filters
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny, DjangoModelPermissionsOrAnonReadOnly
@@ -200,6 +202,7 @@ class DeploymentFilter(django_filters.FilterSet):
         model = TroopLevel
         fields = ["contributor", "host_country", "status", "as_of", "latest"]
 
+    @extend_schema_field(OpenApiTypes.BOOL)
     def latest_only(self, queryset, name, value):
         return queryset.latest_per_series() if value else queryset
 

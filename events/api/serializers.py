@@ -11,6 +11,7 @@ import math
 from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from events.actions import CasualtyFigure, IncidentRelations
@@ -58,6 +59,18 @@ class StrictFieldsMixin:
         return super().to_internal_value(data)
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "nullable": True,
+        "properties": {
+            "type": {"type": "string", "enum": ["Point"]},
+            "coordinates": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2},
+        },
+        "required": ["type", "coordinates"],
+        "description": "A GeoJSON Point: [longitude, latitude] in WGS 84, no height.",
+    }
+)
 class PointGeometryField(serializers.Field):
     """A GeoJSON Point, [longitude, latitude] in WGS 84 (RFC 7946), or null."""
 
