@@ -11,8 +11,8 @@ const vendor = join(root, "static", "vendor");
 
 // [package, path inside the package, path inside static/vendor]
 const files = [
-  // Native ES modules: the import map points at src/index.js.
-  ["topojson-client", "src", "topojson-client"],
+  // Native ES modules: the import map (and static/js/admin-borders.js) point at src/index.js.
+  ["topojson-client", "src", "topojson-client/src"],
   ["topojson-client", "LICENSE", "topojson-client/LICENSE"],
   // Natural Earth 1:50m country polygons as TopoJSON: the offline basemap.
   ["world-atlas", "countries-50m.json", "world-atlas/countries-50m.json"],

@@ -25,3 +25,32 @@ def _no_anonymous_rate_limit(settings):
     """Tests fire bursts of anonymous requests from one address (schemathesis, the browser tests),
     and the throttle's counts outlive a test in Redis. tests/test_production.py tests the limit."""
     settings.API_ANON_RATE = ""
+
+
+# Debian's Chromium (Playwright's own browser download does not work here), with nothing that phones home.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One real Chromium for the session; tests open their own contexts (fresh storage, own viewport)."""
+    import os
+
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; Django would otherwise refuse ORM calls here.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

@@ -86,9 +86,10 @@ export function createApi(base) {
   return {
     getUrl,
     kinds: (options) => get("kinds/", null, options),
-    actors: (options) => getAll("actors/", new URLSearchParams({ limit: "1000" }), options),
+    actors: (options) => getAll("actors/", null, options),
     bases: (options) => getAll("bases/", null, options),
-    deployments: (options) => getAll("deployments/", new URLSearchParams({ limit: "1000" }), options),
+    deployments: (options) => getAll("deployments/", null, options),
+    links: (options) => getAll("links/", new URLSearchParams({ page_size: "1000" }), options),
     incidents: (params, extra, options) => get("incidents/", withExtra(params, extra), options),
     incident: (id, options) => get(`incidents/${encodeURIComponent(id)}/`, null, options),
     chain: (id, options) => get(`incidents/${encodeURIComponent(id)}/chain/`, null, options),

@@ -44,11 +44,11 @@ function largestPart(geometry) {
   }
   if (!best) return null;
   const [lon, lat] = ringCentroid(best);
-  return { center: [lat, lon], area: bestArea };
+  return { center: [lat, lon], area: bestArea, ring: best };
 }
 
 /**
- * Loads and draws the borders. Resolves to {countries: Map(numeric code -> {name, center, area}),
+ * Loads and draws the borders. Resolves to {countries: Map(numeric code -> {name, center, area, ring}),
  * labels: layer of country names, restyle()}. `hostCountries` (numeric codes) are tinted.
  */
 export async function loadBorders(map, url, { hostCountries = new Set(), signal } = {}) {
@@ -85,4 +85,60 @@ export async function loadBorders(map, url, { hostCountries = new Set(), signal 
   // Host countries may become known after the borders are drawn (the bases arrive separately).
   const restyle = () => layer.setStyle(style);
   return { countries, labels, restyle };
+}
+
+function inside(ring, x, y) {
+  let hit = false;
+  for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+    const [xi, yi] = ring[i];
+    const [xj, yj] = ring[j];
+    if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) hit = !hit;
+  }
+  return hit;
+}
+
+function segmentDistance(px, py, [ax, ay], [bx, by]) {
+  const dx = bx - ax;
+  const dy = by - ay;
+  const t = dx || dy ? Math.max(0, Math.min(1, ((px - ax) * dx + (py - ay) * dy) / (dx * dx + dy * dy))) : 0;
+  return Math.hypot(px - (ax + t * dx), py - (ay + t * dy));
+}
+
+/**
+ * Where a label fits best inside a country: the point farthest from both its border and the given
+ * obstacles ([lon, lat] of bases and incidents), so the label covers as little as possible.
+ * Horizontal distances count half, because labels are wide.
+ */
+export function quietPoint(ring, obstacles, step = 0.2) {
+  let minX = Infinity;
+  let minY = Infinity;
+  let maxX = -Infinity;
+  let maxY = -Infinity;
+  for (const [x, y] of ring) {
+    minX = Math.min(minX, x);
+    maxX = Math.max(maxX, x);
+    minY = Math.min(minY, y);
+    maxY = Math.max(maxY, y);
+  }
+  const squash = (points) => points.map(([x, y]) => [x * 0.5, y]);
+  const flat = squash(ring);
+  const blockers = squash(obstacles.filter(([x, y]) => x > minX - 2 && x < maxX + 2 && y > minY - 2 && y < maxY + 2));
+  let best = null;
+  let bestScore = -Infinity;
+  for (let x = minX + step / 2; x < maxX; x += step) {
+    for (let y = minY + step / 2; y < maxY; y += step) {
+      if (!inside(ring, x, y)) continue;
+      const px = x * 0.5;
+      let edge = Infinity;
+      for (let i = 0, j = flat.length - 1; i < flat.length; j = i++) edge = Math.min(edge, segmentDistance(px, y, flat[j], flat[i]));
+      let near = Infinity;
+      for (const [bx, by] of blockers) near = Math.min(near, Math.hypot(px - bx, y - by));
+      const score = Math.min(edge, near * 0.8);
+      if (score > bestScore) {
+        bestScore = score;
+        best = [y, x];
+      }
+    }
+  }
+  return best;
 }

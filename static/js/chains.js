@@ -1,15 +1,14 @@
 // Escalation chains: attack → response → counter-response, with the lag in days on every step.
-// Each chain comes from /api/v1/incidents/{id}/chain/ (the whole connected sequence, in date order).
-// The panel shows the chains that touch the current range, and the selected incident's chain first.
+// The selected incident's chain comes from /api/v1/incidents/{id}/chain/ (its whole connected
+// sequence, with coordinates for the map) and is shown first. The chains of the range are built from
+// /api/v1/links/ (editorial links are few: they are loaded once), keeping the links with an end in
+// the range and grouping them into connected sequences.
 
 import { isAbort } from "./api.js";
 import { clear, el } from "./dom.js";
 import { daysBetween, lagLabel, longDay, parseDay, plural, shortDay } from "./format.js";
-import { apiParams } from "./state.js";
 
-const MAX_CHAINS = 12;
-
-export function createChains({ container, api, status, palette, onSelect, onLinks, onSelectedChain }) {
+export function createChains({ container, api, status, palette, store, onSelect, onLinks, onSelectedChain }) {
   let rangeChains = [];
   let selectedChain = null;
   let selectedId = "";
@@ -90,14 +89,12 @@ export function createChains({ container, api, status, palette, onSelect, onLink
   }
 
   function chainsToShow() {
-    const seen = new Set();
     const out = [];
-    for (const chain of [selectedChain, ...rangeChains]) {
-      if (!chain || chain.links.length === 0) continue;
-      const key = chainKey(chain);
-      if (seen.has(key)) continue;
-      seen.add(key);
-      out.push(chain);
+    const selectedIds = new Set(selectedChain?.incidents.map((i) => i.id) ?? []);
+    if (selectedChain?.links.length) out.push(selectedChain);
+    for (const chain of rangeChains) {
+      // A range may cut the selected chain: show it whole, once.
+      if (chain.links.length && !chain.incidents.every((i) => selectedIds.has(i.id))) out.push(chain);
     }
     // The selected incident's chain first, the rest in date order.
     const [head, ...rest] = out;
@@ -116,7 +113,9 @@ export function createChains({ container, api, status, palette, onSelect, onLink
       container.append(el("p", { class: "empty", text: "No linked incidents in this range." }));
     }
     for (const chain of chains) container.append(renderChain(chain));
-    container.querySelector(".chain.is-selected")?.scrollIntoView({ block: "nearest" });
+    const selected = container.querySelector(".chain.is-selected");
+    // Scroll the panel (not the page) to the selected chain's head.
+    if (selected) container.scrollTop = selected.offsetTop - 4;
     const links = [];
     for (const chain of chains) {
       const byId = new Map(chain.incidents.map((i) => [i.id, i]));
@@ -136,32 +135,55 @@ export function createChains({ container, api, status, palette, onSelect, onLink
     onLinks(links);
   }
 
-  /** The chains that touch the range: found from the linked incidents the filters match. */
+  let allLinks = null;
+
+  /** Links grouped into connected sequences, each {incidents (date order), links}. */
+  function group(links) {
+    const parent = new Map();
+    const find = (id) => {
+      while (parent.get(id) !== id) {
+        parent.set(id, parent.get(parent.get(id)));
+        id = parent.get(id);
+      }
+      return id;
+    };
+    const incidents = new Map();
+    for (const link of links) {
+      for (const ref of [link.incident, link.prior]) {
+        incidents.set(ref.id, ref);
+        if (!parent.has(ref.id)) parent.set(ref.id, ref.id);
+      }
+      parent.set(find(link.incident.id), find(link.prior.id));
+    }
+    const chains = new Map();
+    for (const link of links) {
+      const root = find(link.prior.id);
+      if (!chains.has(root)) chains.set(root, { ids: new Set(), links: [] });
+      const chain = chains.get(root);
+      chain.ids.add(link.incident.id).add(link.prior.id);
+      chain.links.push({ ...link, incident: link.incident.id, prior: link.prior.id });
+    }
+    return [...chains.values()].map((chain) => ({
+      incidents: [...chain.ids]
+        .map((id) => incidents.get(id))
+        .sort((a, b) => a.occurred_on.localeCompare(b.occurred_on) || a.id - b.id),
+      links: chain.links,
+    }));
+  }
+
+  /** The chains of the range: links with an end in it, grouped. */
   async function loadRange(state) {
     rangeController?.abort();
     const mine = new AbortController();
     rangeController = mine;
-    const params = apiParams(state, { without: ["bbox"] });
-    const chains = await status.track(
-      "chains",
-      async () => {
-        const linked = await api.incidents(params, { linked: "true", limit: 200, ordering: "occurred_on" }, { signal: mine.signal });
-        const found = [];
-        const covered = new Set();
-        for (const f of linked.features) {
-          const id = String(f.properties.id ?? f.id);
-          if (covered.has(id)) continue;
-          const chain = await fetchChain(id, mine.signal);
-          for (const incident of chain.incidents) covered.add(String(incident.id));
-          found.push(chain);
-          if (found.length >= MAX_CHAINS) break;
-        }
-        return found;
-      },
-      () => loadRange(state),
-    );
-    if (mine !== rangeController || !chains) return;
-    rangeChains = chains;
+    if (!allLinks) {
+      allLinks = await status.track("chains", () => api.links({ signal: mine.signal }), () => loadRange(store()));
+      if (!allLinks || mine !== rangeController) return;
+    }
+    const start = state.start || "0000-01-01";
+    const end = state.end || "9999-12-31";
+    const within = (day) => day >= start && day <= end;
+    rangeChains = group(allLinks.filter((link) => within(link.incident.occurred_on) || within(link.prior.occurred_on)));
     render();
   }
 

@@ -5,14 +5,14 @@ import { createApi } from "./api.js";
 import { createChains } from "./chains.js";
 import { createFilters } from "./filters.js";
 import { isoDay, number, parseDay, plural } from "./format.js";
-import { createLegend } from "./legend.js";
+import { createMapLegend, renderKindKey } from "./legend.js";
 import { createList } from "./list.js";
 import { createMap } from "./map.js";
 import { createPalette } from "./palette.js";
 import { apiParams, FILTER_KEYS, parseQuery, Store } from "./state.js";
 import { createStatus } from "./status.js";
 import { createTimeline } from "./timeline.js";
-import { createTroopChart, troopLabels } from "./troops.js";
+import { createTroopChart, learnShortNames, troopLabels } from "./troops.js";
 
 performance.mark("dashboard:start");
 
@@ -22,6 +22,8 @@ const api = createApi(config.apiBase);
 const status = createStatus({ progress: $("#progress"), banner: $("#error-banner") });
 const store = new Store(parseQuery(window.location.search));
 const narrow = window.matchMedia("(max-width: 900px)");
+// On a phone the filters start folded away, under their summary.
+if (narrow.matches) $(".filters-toggle").open = false;
 
 const countOutput = $("#incident-count");
 const countScope = $("#count-scope");
@@ -63,10 +65,11 @@ async function boot() {
     onView: (bbox) => store.set({ bbox }, { history: "replace", source: "map" }),
   });
 
-  const legend = createLegend({
+  const legend = createMapLegend({
     map: mapView.map,
     palette,
-    collapsed: narrow.matches,
+    // Expanded where the map has room for it; a button away otherwise.
+    collapsed: narrow.matches || $("#map").clientHeight < 640,
     tilesOn: Boolean(config.tileUrl),
     onCategory: (code, on) => mapView.setCategoryVisible(code, on),
     onLayer: (name, on) => mapView.setLayerVisible(name, on),
@@ -97,6 +100,7 @@ async function boot() {
     api,
     status,
     palette,
+    store: () => store.get(),
     onSelect: select,
     onLinks: (links) => timeline.setLinks(links),
     onSelectedChain: (chain) => mapView.showChain(chain),
@@ -130,6 +134,14 @@ async function boot() {
     troopChart.setMarker(parseDay(state.end));
   }
 
+  // Troop labels need the levels, the actors' short names, and the bases (which labels avoid).
+  const waiting = new Set(["bases", "levels", "actors"]);
+  const arrived = (part) => {
+    waiting.delete(part);
+    if (waiting.size) return;
+    troopChart.setLevels(levels);
+    updateTroops(store.get());
+  };
   const loadBases = () =>
     status.track("bases", () => api.bases(), loadBases).then((bases) => {
       if (!bases) return;
@@ -142,6 +154,7 @@ async function boot() {
       legend.setBaseKinds([...seen].map(([kind, label]) => ({ kind, label })));
       mapView.setHostCountries(bases.map((f) => f.properties.country));
       refreshCountries();
+      arrived("bases");
     });
   const loadLevels = () =>
     status.track("deployments", () => api.deployments(), loadLevels).then((results) => {
@@ -150,15 +163,16 @@ async function boot() {
       for (const t of levels) addCountry(t.host_country, t.host_country_name);
       mapView.setHostCountries(levels.map((t) => t.host_country));
       refreshCountries();
-      troopChart.setLevels(levels);
-      updateTroops(store.get());
+      arrived("levels");
     });
   const loadActors = () =>
     status.track("actors", () => api.actors(), loadActors).then((actors) => {
       if (!actors) return;
       filters.setActors(actors);
+      learnShortNames(actors);
       for (const a of actors) addCountry(a.country);
       refreshCountries();
+      arrived("actors");
     });
 
   // ----- the timeline's histogram ---------------------------------------------------------------
@@ -187,6 +201,7 @@ async function boot() {
     $("#timeline").setAttribute("aria-busy", "false");
     $("#timeline-unit").textContent = `per ${bucket}`;
     if (response) {
+      renderKindKey($("#kind-key"), palette, response.kinds ?? []);
       timeline.setData(response);
       timeline.setRange(store.get().start, store.get().end);
     } else {
@@ -209,11 +224,14 @@ async function boot() {
       clearTimeout(viewTimer);
       if (changed.size === 1 && changed.has("bbox") && source === "map") {
         // Map moves come in bursts: wait until it settles.
+        document.body.dataset.settling = "true";
         viewTimer = setTimeout(() => {
+          document.body.dataset.settling = "false";
           reloadList();
           reloadTimeline();
         }, 250);
       } else {
+        document.body.dataset.settling = "false";
         reloadList();
         if (affects(changed, ["kind", "actor", "country", "bbox"])) reloadTimeline();
       }

@@ -7,7 +7,7 @@
 
 import L from "leaflet";
 import { isAbort } from "./api.js";
-import { loadBorders } from "./borders.js";
+import { loadBorders, quietPoint } from "./borders.js";
 import { clear, el, svg } from "./dom.js";
 import { lagLabel, longDay, number, shortDay } from "./format.js";
 import { radiusFor } from "./palette.js";
@@ -137,6 +137,9 @@ export function createMap({ container, config, api, palette, status, onSelect, o
       status.showError("borders", error, null);
       return null;
     });
+
+  // The container can change size without the window doing so (a grid track, a folding panel).
+  new ResizeObserver(() => map.invalidateSize({ pan: false })).observe(container);
 
   function zoomClass() {
     const z = map.getZoom();
@@ -403,7 +406,7 @@ export function createMap({ container, config, api, palette, status, onSelect, o
     selectedId = String(id);
     const feature = await status.track("incident", () => api.incident(id, { signal: controller.signal }), () => select(id));
     if (controller !== selectController || !feature) return;
-    const card = buildIncidentCard(feature, { palette, onSelect });
+    const card = buildIncidentCard(feature, { palette, onSelect, countryName: (code) => config.countries[code]?.[1] ?? code });
     const previous = currentPopup;
     currentPopup = null;
     if (previous) map.closePopup(previous);
@@ -431,6 +434,9 @@ export function createMap({ container, config, api, palette, status, onSelect, o
     }).addTo(selectionLayer);
     const open = () => {
       if (controller !== selectController) return;
+      // Following the URL (load, back/forward), the popup may pan the map into view, but that move
+      // must not rewrite the bbox the URL restored.
+      if (!fly) map.once("autopanstart", () => (silentMoves += 1));
       const popup = L.popup({
         maxWidth: 360,
         minWidth: 260,
@@ -481,6 +487,7 @@ export function createMap({ container, config, api, palette, status, onSelect, o
       if (!f.geometry) continue;
       const p = f.properties;
       const [lon, lat] = f.geometry.coordinates;
+      obstacles.push([lon, lat]);
       const icon = L.divIcon({
         className: "base-icon",
         html: el("div", { class: "base-marker" }, baseGlyph(p.kind), el("span", { class: "base-name", text: p.name })),
@@ -505,20 +512,24 @@ export function createMap({ container, config, api, palette, status, onSelect, o
   }
 
   // ----- troop labels ---------------------------------------------------------------------------
+  const obstacles = []; // [lon, lat] of the bases, which labels should not cover
+  const anchors = new Map(); // country code -> [lat, lon], chosen once so labels do not jump
+
   async function setTroopLabels(labels) {
     await bordersReady;
     troopLayer.clearLayers();
     for (const label of labels) {
-      const numeric = config.countries[label.country]?.[0];
-      const place = countries.get(numeric);
-      const at = place?.center ?? label.fallback;
+      const place = countries.get(config.countries[label.country]?.[0]);
+      if (!anchors.has(label.country) && place) {
+        anchors.set(label.country, quietPoint(place.ring, obstacles) ?? place.center);
+      }
+      const at = anchors.get(label.country);
       if (!at) continue;
       const node = el(
         "div",
         { class: "troop-label", "data-country": label.country },
-        el("span", { class: "troop-country", text: label.countryName }),
+        el("span", { class: "troop-country", text: `${label.countryName} · ${label.asOf}` }),
         el("span", { class: "troop-figures", text: label.text }),
-        el("span", { class: "troop-asof", text: label.asOf }),
       );
       L.marker(at, {
         pane: "troopLabels",
@@ -564,23 +575,23 @@ export function createMap({ container, config, api, palette, status, onSelect, o
       L.polyline(points, { pane: "chains", color: "#111111", weight: 5, opacity: 0.35, interactive: false }).addTo(chainLayer);
       L.polyline(points, { pane: "chains", color, weight: 2.5, opacity: 1, interactive: false }).addTo(chainLayer);
       // The arrowhead sits at 60% of the arc, turned along it; the lag label at the middle.
-      const p1 = map.project(points[14], 8);
-      const p0 = map.project(points[13], 8);
+      const p1 = map.project(points[17], 8);
+      const p0 = map.project(points[16], 8);
       const angle = (Math.atan2(p1.y - p0.y, p1.x - p0.x) * 180) / Math.PI;
       const arrow = el("div", { class: "chain-arrow", style: { transform: `rotate(${angle.toFixed(1)}deg)`, borderLeftColor: color } });
-      L.marker(points[14], {
+      L.marker(points[17], {
         pane: "chains",
         interactive: false,
         keyboard: false,
         icon: L.divIcon({ className: "chain-arrow-icon", html: arrow, iconSize: [12, 12], iconAnchor: [6, 6] }),
       }).addTo(chainLayer);
-      L.marker(points[10], {
+      L.marker(points[12], {
         pane: "chains",
         interactive: false,
         keyboard: false,
         icon: L.divIcon({
           className: "chain-lag-icon",
-          html: el("span", { class: "chain-lag", text: `${shortDay(from.occurred_on)} → +${lagLabel(link.lag_days)}` }),
+          html: el("span", { class: "chain-lag", title: `${shortDay(from.occurred_on)} → ${shortDay(to.occurred_on)}`, text: `+${lagLabel(link.lag_days)}` }),
           iconSize: null,
         }),
       }).addTo(chainLayer);

@@ -49,5 +49,5 @@ export function createPalette(kinds) {
 
 /** Marker radius in pixels from the best casualty estimate: area grows with the count. */
 export function radiusFor(casualties) {
-  return Math.min(6 + 2.2 * Math.sqrt(Math.max(0, casualties || 0)), 24);
+  return Math.min(4.5 + 1.6 * Math.sqrt(Math.max(0, casualties || 0)), 18);
 }

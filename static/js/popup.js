@@ -19,7 +19,7 @@ function casualtyText(c) {
     c.low !== null && c.high !== null && c.low !== undefined && c.high !== undefined && c.low !== c.high
       ? `${number(c.low)}–${number(c.high)}`
       : number(c.best ?? c.low ?? c.high ?? 0);
-  return `${range} ${c.group_label} ${c.kind_label}`;
+  return `${c.group_label} ${c.kind_label}: ${range}`;
 }
 
 function row(label, ...value) {
@@ -58,14 +58,14 @@ function relatedItem(link, direction, onSelect) {
   );
 }
 
-export function buildIncidentCard(feature, { palette, onSelect }) {
+export function buildIncidentCard(feature, { palette, onSelect, countryName = (code) => code }) {
   const p = feature.properties;
   const attackers = p.actors ? actorsLine(p.actors, "attacker") : (p.attackers ?? []);
   const targets = p.actors ? actorsLine(p.actors, "target") : (p.targets ?? []);
   const claimed = p.actors ? actorsLine(p.actors, "claimed_by") : [];
   const casualties = (p.casualties ?? []).filter((c) => (c.best ?? c.low ?? c.high ?? 0) > 0 || c.kind === "killed");
   const precision = PRECISION_NOTE[p.date_precision];
-  const place = [p.place_name, p.country_name ?? p.country].filter(Boolean).join(", ");
+  const place = [p.place_name, countryName(p.country)].filter(Boolean).join(", ");
 
   const details = el("dl", { class: "facts" });
   if (attackers.length || targets.length) {
@@ -74,8 +74,9 @@ export function buildIncidentCard(feature, { palette, onSelect }) {
   if (claimed.length) details.append(...row("Claimed by", claimed.join(", ")));
   if (p.attribution) details.append(...row("Attribution", p.attribution));
   if (place) details.append(...row("Where", place));
-  if (p.nearest_base && p.nearest_base_km !== null && p.nearest_base_km !== undefined) {
-    details.append(...row("Nearest base", `${p.nearest_base.name} (${number(Math.round(p.nearest_base_km))} km)`));
+  if (p.base_name) details.append(...row("Targeted base", p.base_name));
+  else if (p.nearest_base && p.nearest_base_km !== null && p.nearest_base_km !== undefined) {
+    details.append(...row("Nearest base", `${p.nearest_base.name}, ${number(Math.round(p.nearest_base_km))} km`));
   }
   if (p.weapon || p.munitions) {
     details.append(...row("Weapon", [p.weapon, p.munitions ? `${number(p.munitions)} fired` : null].filter(Boolean).join(", ")));

@@ -7,7 +7,7 @@ import { clear, el, svg } from "./dom.js";
 import { addDays, addMonths, daysBetween, isoDay, longDay, monthLabel, number, parseDay, plural, startOfMonth } from "./format.js";
 
 const DAY = 86400000;
-const MARGIN = { top: 26, right: 12, bottom: 22, left: 38 };
+const MARGIN = { top: 34, right: 12, bottom: 22, left: 38 };
 const BUCKET_DAYS = { day: 1, week: 7 };
 const BUCKET_NAMES = { day: "day", week: "week", month: "month" };
 

@@ -7,10 +7,21 @@ import { addMonths, isoDay, longDay, monthLabel, number, parseDay, startOfMonth 
 import { SERIES_COLORS } from "./palette.js";
 
 const DAY = 86400000;
-const MARGIN = { top: 12, right: 118, bottom: 22, left: 44 };
+const MARGIN = { top: 12, bottom: 22, left: 40 };
+
+const shortNames = new Map(); // slug -> short name, from /api/v1/actors/
+
+/** "United States" has the alias "US": labels use the shortest all-capitals alias of a long name. */
+export function learnShortNames(actors) {
+  for (const actor of actors) {
+    const abbreviations = (actor.aliases ?? []).filter((alias) => /^[A-Z][A-Z0-9-]{1,9}$/.test(alias));
+    abbreviations.sort((a, b) => a.length - b.length);
+    shortNames.set(actor.slug, actor.name.length <= 6 ? actor.name : (abbreviations[0] ?? actor.name));
+  }
+}
 
 export function shortName(actor) {
-  return actor?.short_name || actor?.name || actor?.slug || "?";
+  return shortNames.get(actor?.slug) || actor?.name || actor?.slug || "?";
 }
 
 function reportedOn(t) {
@@ -86,6 +97,16 @@ function seriesOf(levels) {
   return [...series.values()];
 }
 
+/** "US Iraq 2,500", "NATO Iraq 500 → 4,000+": the latest level, and a pending plan after it. */
+function endLabel(s) {
+  const actual = s.points.filter((t) => t.status === "actual").at(-1);
+  const plan = s.points.filter((t) => t.status !== "actual").at(-1);
+  const name = `${shortName(s.actor)} ${s.countryName}`;
+  if (!actual) return `${name} ${plan.label} (plan)`;
+  const pending = plan && plan.as_of >= actual.as_of && plan.label !== actual.label;
+  return `${name} ${actual.label}${pending ? ` → ${plan.label}` : ""}`;
+}
+
 export function createTroopChart({ container, legend }) {
   let levels = [];
   let marker = null; // the range's end, drawn as a vertical line
@@ -115,10 +136,12 @@ export function createTroopChart({ container, legend }) {
       hi = Math.max(hi, marker + 15 * DAY);
     }
     const maxValue = Math.max(...levels.map((t) => t.high ?? t.figure ?? t.best ?? 0), 1);
-    const yMax = [1000, 2000, 2500, 5000, 7500, 10000, 20000, 50000, 100000].find((v) => v >= maxValue * 1.05) ?? maxValue * 1.1;
-    const x = (ms) => MARGIN.left + ((ms - lo) / (hi - lo)) * (width - MARGIN.left - MARGIN.right);
+    const yMax = [1000, 2000, 4000, 6000, 8000, 10000, 20000, 40000, 60000, 100000].find((v) => v >= maxValue * 1.05) ?? maxValue * 1.1;
+    // Room on the right for the longest end label (11px bold: about 6.7px a character).
+    const labelRoom = Math.min(Math.max(...series.map((s) => endLabel(s).length)) * 6.7 + 10, width * 0.45);
+    const x = (ms) => MARGIN.left + ((ms - lo) / (hi - lo)) * (width - MARGIN.left - labelRoom);
     const y = (v) => height - MARGIN.bottom - (v / yMax) * (height - MARGIN.top - MARGIN.bottom);
-    const right = width - MARGIN.right;
+    const right = width - labelRoom;
 
     const grid = svg("g", { class: "grid", "aria-hidden": "true" });
     for (const v of [0, yMax / 2, yMax]) {
@@ -152,11 +175,11 @@ export function createTroopChart({ container, legend }) {
       );
     }
 
-    const labelsPlaced = [];
+    const endLabels = [];
     const description = [];
     series.forEach((s, index) => {
       const color = SERIES_COLORS[index % SERIES_COLORS.length];
-      const name = `${shortName(s.actor)} · ${s.countryName}`;
+      const name = `${shortName(s.actor)} ${s.countryName}`;
       // Dashed: the path including plans; solid on top: reported actual levels only.
       const all = s.points;
       const actual = s.points.filter((t) => t.status === "actual");
@@ -198,22 +221,22 @@ export function createTroopChart({ container, legend }) {
           ),
         );
       }
-      // End label, nudged so labels do not overlap.
+      // End label; laid out with the others below, so that none overlap.
       const lastActual = actual.at(-1);
       const lastPlan = planned.at(-1);
       const endValue = (lastActual ?? lastPlan).figure ?? (lastActual ?? lastPlan).best ?? 0;
-      let ly = y(endValue) + 4;
-      for (const other of labelsPlaced) if (Math.abs(other - ly) < 12) ly = other + 12;
-      labelsPlaced.push(ly);
-      const text = lastActual
-        ? `${name} ${lastActual.label}${lastPlan && lastPlan.as_of >= lastActual.as_of && lastPlan.label !== lastActual.label ? ` → ${lastPlan.label}` : ""}`
-        : `${name} ${lastPlan.label} (plan)`;
-      group.append(svg("text", { class: "series-label", x: right + 4, y: ly, fill: color, text }));
+      endLabels.push({ y: y(endValue) + 4, color, text: endLabel(s) });
       root.append(group);
       description.push(
         `${name}: ${all.map((t) => `${t.label} ${t.status === "actual" ? "" : `${String(t.status_label || t.status).toLowerCase()} `}as of ${isoDay(parseDay(t.as_of))}`).join("; ")}`,
       );
     });
+    endLabels.sort((a, b) => a.y - b.y);
+    for (let i = 1; i < endLabels.length; i++) endLabels[i].y = Math.max(endLabels[i].y, endLabels[i - 1].y + 13);
+    const overflow = endLabels.length ? endLabels.at(-1).y - (height - MARGIN.bottom + 4) : 0;
+    for (const label of endLabels) {
+      root.append(svg("text", { class: "series-label", x: right + 6, y: label.y - Math.max(overflow, 0), fill: label.color, text: label.text }));
+    }
     root.setAttribute("aria-label", `Troop levels over time. ${description.join(". ")}`);
   }
 
@@ -231,6 +254,7 @@ export function createTroopChart({ container, legend }) {
       levels = list;
       render();
     },
+    refresh: () => render(),
     setMarker(day) {
       marker = day;
       render();

@@ -1,0 +1,363 @@
+"""The dashboard in a real browser: Debian's Chromium driven by Playwright, against a live server with the
+seed data. Screenshots of the main views go to test-artifacts/ (git-ignored).
+
+Waits are for states the page announces (aria-busy, data-* attributes, URL), never for a length of time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.server
+import math
+import struct
+import threading
+import zlib
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+from django.core.management import call_command
+
+from events.models import Incident
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+FILTERS = ("start", "end", "kind", "actor", "country", "bbox")
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
+
+# The page has settled: no request in flight, no map move waiting to be applied, the count current.
+SETTLED = """() => {
+  const body = document.body, count = document.querySelector('#incident-count');
+  return body.getAttribute('aria-busy') === 'false' && body.dataset.settling !== 'true'
+    && count.dataset.count !== '' && !count.closest('.count').classList.contains('is-stale')
+    && document.querySelector('#map').dataset.loading === 'false';
+}"""
+
+
+@pytest.fixture
+def seeded(transactional_db):
+    call_command("load_seed", stdout=open("/dev/null", "w"))  # noqa: SIM115 - closed with the process
+
+
+@pytest.fixture(autouse=True)
+def offline_map(settings):
+    """No tile layer unless a test sets one: the machine has no internet, and the page must not need it."""
+    settings.MAP_TILE_URL = ""
+    settings.MAP_TILE_ATTRIBUTION = ""
+
+
+class Page:
+    """A Playwright page that records console errors and every request's host."""
+
+    def __init__(self, page, base_url: str):
+        self.page = page
+        self.base_url = base_url
+        self.errors: list[str] = []
+        self.hosts: set[str] = set()
+        page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
+        page.on("pageerror", lambda error: self.errors.append(f"uncaught: {error}"))
+        page.on("request", lambda request: self.hosts.add(urlsplit(request.url).hostname or request.url))
+
+    def open(self, path: str = "/"):
+        self.page.goto(self.base_url + path)
+        self.settle()
+
+    def settle(self):
+        self.page.wait_for_function(SETTLED)
+
+    def query(self) -> dict[str, list[str]]:
+        return parse_qs(urlsplit(self.page.url).query)
+
+    def count(self) -> int:
+        return int(self.page.locator("#incident-count").get_attribute("data-count"))
+
+    def api_matched(self) -> int:
+        """numberMatched from the API for the filters in the page's URL."""
+        params = [(key, value) for key, values in self.query().items() if key in FILTERS for value in values]
+        response = self.page.request.get(f"{self.base_url}/api/v1/incidents/?{urlencode(params + [('limit', '1')])}")
+        assert response.ok, response.text()
+        return response.json()["numberMatched"]
+
+    def pixel(self, lon: float, lat: float) -> tuple[float, float]:
+        """Where a point is on screen, from the view's bbox in the URL (Web Mercator, as Leaflet draws it)."""
+        west, south, east, north = (float(n) for n in self.query()["bbox"][0].split(","))
+        box = self.page.locator("#map").bounding_box()
+
+        def mercator(latitude: float) -> float:
+            return math.log(math.tan(math.pi / 4 + math.radians(latitude) / 2))
+
+        x = box["x"] + (lon - west) / (east - west) * box["width"]
+        y = box["y"] + (mercator(north) - mercator(lat)) / (mercator(north) - mercator(south)) * box["height"]
+        return x, y
+
+    def screenshot(self, name: str, *, full_page: bool = False):
+        ARTIFACTS.mkdir(exist_ok=True)
+        self.page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=full_page)
+
+
+@pytest.fixture
+def dashboard(browser, live_server, seeded):
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = Page(context.new_page(), live_server.url)
+    yield page
+    context.close()
+    assert page.errors == [], "the page logged errors"
+
+
+def incident(title_start: str) -> Incident:
+    return Incident.objects.get(title__startswith=title_start)
+
+
+def test_the_seed_is_on_the_map_and_the_count_is_the_apis(dashboard):
+    dashboard.open()
+
+    assert "bbox" in dashboard.query(), "the view is part of the URL"
+    assert dashboard.count() == dashboard.api_matched()
+    assert dashboard.count() >= 10
+    map_ = dashboard.page.locator("#map")
+    assert map_.get_attribute("data-borders") == "ready"
+    assert map_.get_attribute("data-mode") == "points"
+    located = Incident.objects.filter(location__isnull=False).count()
+    assert int(map_.get_attribute("data-drawn")) == located
+    bases = dashboard.page.locator(".base-icon")
+    assert bases.count() == 5
+    assert dashboard.page.locator('.base-icon[aria-label^="Ayn al-Asad Air Base"]').count() == 1
+    assert dashboard.page.locator(".troop-label").count() == 2
+    iraq = dashboard.page.locator('.troop-label[data-country="IRQ"]').inner_text()
+    assert "US 2,500 · NATO 500 → 4,000+ planned" in iraq
+    assert "as of 8 mar 2021" in iraq.lower()
+    assert "US ~1,000" in dashboard.page.locator('.troop-label[data-country="SYR"]').inner_text()
+    assert dashboard.page.locator("#incident-list .incident-item").count() == dashboard.count()
+    dashboard.screenshot("dashboard-desktop")
+
+
+def test_clicking_an_incident_opens_its_popup_with_sources(dashboard):
+    dashboard.open()
+    strike = incident("US strike on militia facilities at Abu Kamal")
+
+    dashboard.page.mouse.click(*dashboard.pixel(strike.location.x, strike.location.y))
+
+    popup = dashboard.page.locator(".leaflet-popup .incident-card")
+    popup.wait_for()
+    assert popup.locator(".card-title").inner_text() == strike.title
+    assert "2021-02-25" in popup.inner_text()
+    links = popup.locator(".sources a")
+    hrefs = {links.nth(i).get_attribute("href") for i in range(links.count())}
+    assert set(strike.sources.exclude(url="").values_list("url", flat=True)) == hrefs
+    assert "Strategic assessment, TSC, March 2021" in popup.locator(".sources").inner_text()
+    assert dashboard.query()["incident"] == [str(strike.pk)]
+    # Related incidents are one click away.
+    popup.get_by_role("button", name="Rocket attack on Erbil airport", exact=False).click()
+    dashboard.page.locator(".leaflet-popup .card-title", has_text="Rocket attack on Erbil airport").wait_for()
+    dashboard.settle()
+    dashboard.screenshot("dashboard-popup")
+
+
+def test_changing_the_range_changes_the_count_and_the_url(dashboard):
+    dashboard.open()
+    before = dashboard.count()
+    histogram = dashboard.page.locator("#timeline svg").bounding_box()
+    y = histogram["y"] + histogram["height"] * 0.6
+
+    dashboard.page.mouse.move(histogram["x"] + histogram["width"] * 0.55, y)
+    dashboard.page.mouse.down()
+    dashboard.page.mouse.move(histogram["x"] + histogram["width"] * 0.75, y, steps=8)
+    dashboard.page.mouse.move(histogram["x"] + histogram["width"] * 0.97, y, steps=8)
+    dashboard.page.mouse.up()
+    dashboard.page.wait_for_url("**start=*")
+    dashboard.settle()
+
+    query = dashboard.query()
+    start, end = dt.date.fromisoformat(query["start"][0]), dt.date.fromisoformat(query["end"][0])
+    assert start < end
+    assert dashboard.count() == dashboard.api_matched()
+    assert dashboard.count() != before
+    assert dashboard.page.locator("input[name=start]").input_value() == query["start"][0]
+
+    # The range's edges are keyboard sliders: Page Down moves the end back by 30 days, Enter applies.
+    handle = dashboard.page.get_by_role("slider", name="Range end")
+    handle.focus()
+    handle.press("PageDown")
+    handle.press("Enter")
+    dashboard.page.wait_for_url(f"**end={end - dt.timedelta(days=30)}*")
+    dashboard.settle()
+    assert dashboard.count() == dashboard.api_matched()
+
+
+def test_the_url_restores_the_view_on_reload_and_back(dashboard):
+    dashboard.open("/?start=2021-01-01&end=2021-12-31")
+    in_2021 = dashboard.count()
+    url = dashboard.page.url
+
+    assert dashboard.query()["start"] == ["2021-01-01"]
+    assert in_2021 == dashboard.api_matched()
+    assert in_2021 == Incident.objects.filter(occurred_on__year=2021, location__isnull=False).count()
+    assert dashboard.page.locator("#range-caption").inner_text().startswith("1 Jan 2021 – 31 Dec 2021")
+
+    dashboard.page.reload()
+    dashboard.settle()
+    assert dashboard.page.url == url
+    assert dashboard.count() == in_2021
+    assert dashboard.page.locator("input[name=end]").input_value() == "2021-12-31"
+
+    dashboard.page.locator("input[name=start]").fill("2021-03-01")
+    dashboard.page.locator("input[name=start]").dispatch_event("change")
+    dashboard.page.wait_for_url("**start=2021-03-01*")
+    dashboard.settle()
+    assert dashboard.count() < in_2021
+
+    dashboard.page.go_back()
+    dashboard.page.wait_for_url(url)
+    dashboard.settle()
+    assert dashboard.count() == in_2021
+    assert dashboard.page.locator("input[name=start]").input_value() == "2021-01-01"
+    dashboard.screenshot("dashboard-2021")
+
+
+def test_the_chain_of_the_march_3_attack_is_shown(dashboard):
+    rockets = incident("Ten rockets hit Ayn al-Asad")
+
+    dashboard.open(f"/?incident={rockets.pk}")
+
+    chain = dashboard.page.locator(".chain.is-selected")
+    chain.wait_for()
+    text = chain.inner_text()
+    assert chain.locator(".node").count() == 6
+    assert chain.locator('.node[aria-current="true"]').inner_text().count("Ten rockets hit Ayn al-Asad") == 1
+    for expected in (
+        "15 Feb 2021",  # Erbil rockets
+        "+10 days",  # -> the 25 February US strike, retaliation for
+        "retaliation for",
+        "6 days after 25 Feb",  # the March 3 rockets, response to the strike
+        "4 days after 3 Mar",  # the B-52 overflight, deterrence signal after the rockets
+        "7 Mar 2021",
+    ):
+        assert expected in text
+    # The chain is drawn on the map as arrows with the lag, and as arcs over the histogram.
+    assert dashboard.page.locator(".chain-lag").count() >= 2
+    assert dashboard.page.locator("#timeline .arc-group").count() >= 5
+    # The January 2020 sequence is in the list of chains too.
+    assert dashboard.page.locator(".chain", has_text="8 Jan 2020").count() == 1
+    dashboard.page.locator(".leaflet-popup .incident-card").wait_for()
+    dashboard.screenshot("dashboard-chain")
+
+
+def test_with_no_tile_url_no_request_leaves_localhost(dashboard):
+    dashboard.open()
+    dashboard.page.locator("#map").focus()
+    dashboard.page.keyboard.press("Equal")  # zoom in
+    dashboard.page.keyboard.press("ArrowLeft")
+    dashboard.settle()
+
+    assert dashboard.hosts <= LOCAL_HOSTS
+    assert dashboard.page.locator(".leaflet-tile").count() == 0
+
+
+def png_1x1() -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)  # 1×1, 8-bit RGB
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00\xdd\xdd\xdd"))
+        + chunk(b"IEND", b"")
+    )
+
+
+class TileHandler(http.server.BaseHTTPRequestHandler):
+    """Stands in for the internet's tile server: a grey tile for every path."""
+
+    PNG = png_1x1()
+    paths: list[str] = []
+
+    def do_GET(self):  # noqa: N802 - the http.server API
+        TileHandler.paths.append(self.path)
+        self.send_response(200)
+        self.send_header("Content-Type", "image/png")
+        self.send_header("Content-Length", str(len(self.PNG)))
+        self.end_headers()
+        self.wfile.write(self.PNG)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def tile_server():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), TileHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    TileHandler.paths = []
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_tile_url_puts_online_tiles_on_top(dashboard, settings, tile_server):
+    settings.MAP_TILE_URL = tile_server + "/{z}/{x}/{y}.png"
+    settings.MAP_TILE_ATTRIBUTION = "Local test tiles"
+    policy = {**settings.CONTENT_SECURITY_POLICY, "DIRECTIVES": dict(settings.CONTENT_SECURITY_POLICY["DIRECTIVES"])}
+    policy["DIRECTIVES"]["img-src"] = [*policy["DIRECTIVES"]["img-src"], tile_server]
+    settings.CONTENT_SECURITY_POLICY = policy
+
+    dashboard.open()
+    dashboard.page.locator(".leaflet-tile-loaded").first.wait_for()
+
+    assert any(path.endswith(".png") and path.startswith("/5/") for path in TileHandler.paths)
+    assert "Local test tiles" in dashboard.page.locator(".leaflet-control-attribution").inner_text()
+    # The offline borders stay underneath, for when tiles fail.
+    assert dashboard.page.locator("#map").get_attribute("data-borders") == "ready"
+
+
+def test_the_list_is_keyboard_operable_and_controls_are_labelled(dashboard):
+    dashboard.open()
+
+    unlabelled = dashboard.page.evaluate(
+        """() => [...document.querySelectorAll('button, input, select, [role=slider], summary, a[href]')]
+            .filter((el) => el.offsetParent !== null || el.closest('svg'))
+            .filter((el) => {
+              const labelled = el.getAttribute('aria-label') || el.getAttribute('aria-labelledby')
+                || (el.labels && el.labels.length) || el.textContent.trim() || el.getAttribute('title');
+              return !labelled;
+            })
+            .map((el) => el.outerHTML.slice(0, 120))"""
+    )
+    assert unlabelled == []
+
+    item = dashboard.page.locator(".incident-item", has_text="Rocket attack on Erbil airport")
+    item.focus()
+    dashboard.page.keyboard.press("Enter")
+    popup = dashboard.page.locator(".leaflet-popup .incident-card")
+    popup.wait_for()
+    assert "Rocket attack on Erbil airport" in popup.inner_text()
+    assert item.get_attribute("aria-current") == "true"
+
+
+def test_an_api_error_is_shown_to_the_user(browser, live_server, seeded):
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = Page(context.new_page(), live_server.url)
+    page.page.goto(live_server.url + "/?start=not-a-date")
+
+    banner = page.page.get_by_role("alert")
+    banner.wait_for()
+    assert "start" in banner.inner_text()
+    assert "YYYY-MM-DD" in banner.inner_text()
+    assert page.page.locator("#incident-count").inner_text() == "—"
+    context.close()
+
+
+def test_it_works_on_a_phone(browser, live_server, seeded):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = Page(context.new_page(), live_server.url)
+    page.open()
+
+    assert page.count() == page.api_matched()
+    assert page.page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert page.page.locator("#incident-count").is_visible()
+    assert page.page.locator("#map").bounding_box()["height"] >= 300
+    page.screenshot("dashboard-phone", full_page=True)
+    assert page.errors == []
+    context.close()
