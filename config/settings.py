@@ -391,6 +391,9 @@ SPECTACULAR_SETTINGS = {
         "GeoJSONFeatureTypeEnum": ["Feature"],
         "GeoJSONFeatureCollectionTypeEnum": ["FeatureCollection"],
         "GeoJSONPointTypeEnum": ["Point"],
+        "ImportFormatEnum": "events.job_models.ImportJob.Format",
+        "ImportUploadFormatEnum": "events.api.imports.UPLOAD_FORMATS",
+        "ImportStatusEnum": "events.job_models.ImportJob.Status",
     },
 }
 

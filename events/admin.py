@@ -1,7 +1,9 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from leaflet.admin import LeafletGeoAdminMixin
 from simple_history.admin import SimpleHistoryAdmin
 
+from .actions import announce_publication
+from .job_admin import QUEUE_DOWN
 from .models import Casualty, Incident, IncidentLink, Involvement
 
 
@@ -63,7 +65,17 @@ class IncidentAdmin(LeafletGeoAdminMixin, SimpleHistoryAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        form.instance.refresh_derived()
+        incident = form.instance
+        incident.refresh_derived()
+        was_published = change and form.initial.get("status") == Incident.Status.PUBLISHED
+        if incident.status == Incident.Status.PUBLISHED and not was_published:
+            # The webhook outbox rows are written in this transaction; a broker that is down only delays them.
+            announce_publication(
+                [incident.pk],
+                on_queue_error=lambda exc: messages.warning(
+                    request, QUEUE_DOWN.format(what="its webhook notifications")
+                ),
+            )
 
 
 @admin.register(IncidentLink)

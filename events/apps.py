@@ -4,3 +4,18 @@ from django.apps import AppConfig
 class EventsConfig(AppConfig):
     name = "events"
     verbose_name = "Incidents"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
+        from posture.models import Base
+
+        from .tasks import queue_after_commit, refresh_nearest_bases
+
+        # posture knows nothing of incidents, so events listens: a base that appears, moves or goes away
+        # may change any incident's nearest base, recomputed in the background once the change commits.
+        def base_changed(sender, **kwargs) -> None:
+            queue_after_commit(refresh_nearest_bases)
+
+        post_save.connect(base_changed, sender=Base, dispatch_uid="events.nearest_base.saved")
+        post_delete.connect(base_changed, sender=Base, dispatch_uid="events.nearest_base.deleted")

@@ -3,6 +3,7 @@ from rest_framework.routers import SimpleRouter
 
 from posture.api import ActorViewSet, BaseCollectionView, DeploymentViewSet, SourceViewSet
 
+from .imports import ImportJobViewSet
 from .views import IncidentViewSet, KindView, LinkViewSet, TimelineView
 
 router = SimpleRouter()
@@ -11,6 +12,7 @@ router.register("links", LinkViewSet, basename="link")
 router.register("deployments", DeploymentViewSet, basename="deployment")
 router.register("actors", ActorViewSet, basename="actor")
 router.register("sources", SourceViewSet, basename="source")
+router.register("imports", ImportJobViewSet, basename="import")
 
 app_name = "api"
 urlpatterns = [

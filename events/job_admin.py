@@ -1,0 +1,243 @@
+"""Admin for the background jobs: upload an import and follow it, manage webhook subscriptions, watch the
+outbox. Imported by events.admin."""
+
+from __future__ import annotations
+
+import csv
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from . import importing, tasks
+from .models import Delivery, ImportJob, Kind, Subscription, SyncState
+
+SHOWN_ROW_ERRORS = 200
+
+QUEUE_DOWN = (
+    "The job queue (Redis) is unreachable, so {what} could not be started now. Nothing is lost: "
+    "it is saved and will run once the queue is back."
+)
+
+
+class ImportUploadForm(forms.ModelForm):
+    format = forms.ChoiceField(
+        choices=[("", "Guess from the file"), *[c for c in ImportJob.Format.choices if c[0] != "acled_api"]],
+        required=False,
+    )
+
+    class Meta:
+        model = ImportJob
+        fields = ["file", "format", "dataset", "as_draft"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["file"].required = True
+        self.fields["file"].help_text = (
+            "An ACLED CSV export, or this project's GeoJSON or CSV export (Imports, sync and notifications in the "
+            "README)."
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        upload = cleaned.get("file")
+        if upload is None:
+            return cleaned
+        if upload.size > settings.IMPORT_MAX_UPLOAD_MB * 1024 * 1024:
+            self.add_error("file", f"The file is larger than {settings.IMPORT_MAX_UPLOAD_MB} MB.")
+            return cleaned
+        fmt = cleaned.get("format") or importing.detect_format(upload.name, upload.read(4096))
+        try:
+            importing.check_file(upload, fmt)
+        except importing.ImportFileError as exc:
+            self.add_error("file", f"This file cannot be imported as {ImportJob.Format(fmt).label}: {exc}")
+        cleaned["format"] = fmt
+        return cleaned
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "original_name", "status", "progress", "counts", "via", "created_by", "created_at"]
+    list_filter = ["status", "format", "via"]
+    search_fields = ["original_name", "dataset"]
+    list_select_related = ["created_by"]
+    date_hierarchy = "created_at"
+    readonly_fields = [
+        "original_name",
+        "format",
+        "dataset",
+        "as_draft",
+        "via",
+        "status",
+        "message",
+        "progress",
+        "counts",
+        "created_by",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "heartbeat_at",
+        "row_errors_table",
+    ]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = ImportUploadForm
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["file", "format", "dataset", "as_draft"]
+        return self.readonly_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else []
+
+    def has_change_permission(self, request, obj=None):
+        # A job is followed, not edited; viewing needs only the view permission.
+        return False
+
+    def save_model(self, request, obj, form, change):
+        obj.created_by = request.user
+        obj.original_name = obj.file.name.rsplit("/", 1)[-1]
+        obj.via = ImportJob.Via.ADMIN
+        super().save_model(request, obj, form, change)
+        tasks.queue_after_commit(
+            tasks.run_import,
+            obj.pk,
+            on_error=lambda exc: messages.warning(request, QUEUE_DOWN.format(what="this import")),
+        )
+
+    @admin.display(description="progress")
+    def progress(self, obj: ImportJob) -> str:
+        return obj.progress_label()
+
+    @admin.display(description="created / updated / unchanged / failed")
+    def counts(self, obj: ImportJob) -> str:
+        return " / ".join(f"{value:,}" for value in obj.counts().values())
+
+    @admin.display(description="rows that failed")
+    def row_errors_table(self, obj: ImportJob):
+        errors = list(obj.row_errors.all()[:SHOWN_ROW_ERRORS])
+        if not errors:
+            return "None." if obj.finished else "None so far."
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((e.row, e.external_id or "—", e.reason) for e in errors),
+        )
+        more = ""
+        if obj.failed_count > len(errors):
+            more = f"The first {len(errors)} of {obj.failed_count:,}. "
+        download = reverse("admin:events_importjob_errors", args=[obj.pk])
+        return format_html(
+            '<p>{}<a href="{}">Download all as CSV</a></p>'
+            "<table><thead><tr><th>Row</th><th>External id</th><th>Reason</th></tr></thead><tbody>{}</tbody></table>",
+            more,
+            download,
+            rows,
+        )
+
+    def get_urls(self):
+        errors = path(
+            "<int:pk>/errors.csv",
+            self.admin_site.admin_view(self.errors_csv),
+            name="events_importjob_errors",
+        )
+        return [errors, *super().get_urls()]
+
+    def errors_csv(self, request: HttpRequest, pk: int) -> HttpResponse:
+        job = get_object_or_404(ImportJob, pk=pk)
+        if not self.has_view_permission(request, job):
+            return HttpResponse(status=403)
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'
+        writer = csv.writer(response)
+        writer.writerow(["row", "external_id", "reason"])
+        writer.writerows(job.row_errors.values_list("row", "external_id", "reason").iterator())
+        return response
+
+
+class SubscriptionForm(forms.ModelForm):
+    kinds = forms.MultipleChoiceField(
+        choices=Kind.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: every kind.",
+    )
+
+    class Meta:
+        model = Subscription
+        fields = ["name", "url", "secret", "active", "kinds", "country", "base", "within_km"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if bool(cleaned.get("base")) != (cleaned.get("within_km") is not None):
+            self.add_error("within_km", "Give both a base and a distance, or neither.")
+        return cleaned
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    form = SubscriptionForm
+    list_display = ["name", "url", "filter_label", "active", "created_at"]
+    list_filter = ["active"]
+    search_fields = ["name", "url"]
+    autocomplete_fields = ["base"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = ["id", "incident", "subscription", "status", "attempts", "last_status_code", "next_attempt_at"]
+    list_filter = ["status", "subscription"]
+    search_fields = ["incident__title", "subscription__name"]
+    list_select_related = ["incident", "subscription"]
+    readonly_fields = [
+        "subscription",
+        "incident",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "last_status_code",
+        "last_error",
+        "created_at",
+        "delivered_at",
+    ]
+    actions = ["send_again"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Send again now", permissions=["change"])
+    def send_again(self, request, queryset):
+        ids = list(queryset.exclude(status=Delivery.Status.DELIVERED).values_list("id", flat=True))
+        failed: list[Exception] = []
+        with transaction.atomic():
+            Delivery.objects.filter(pk__in=ids).update(status=Delivery.Status.PENDING, next_attempt_at=timezone.now())
+            for delivery_id in ids:
+                tasks.queue_after_commit(tasks.deliver, delivery_id, on_error=failed.append)
+        if failed:
+            self.message_user(request, QUEUE_DOWN.format(what=f"{len(ids)} deliveries"), messages.WARNING)
+        else:
+            self.message_user(request, f"{len(ids)} deliveries queued.", messages.SUCCESS)
+
+
+@admin.register(SyncState)
+class SyncStateAdmin(admin.ModelAdmin):
+    list_display = ["name", "last_timestamp", "last_run_at", "last_success_at", "last_error"]
+    readonly_fields = ["name", "last_run_at", "last_success_at", "last_error", "last_job"]
+    fields = ["name", "last_timestamp", *readonly_fields[1:]]
+
+    def has_add_permission(self, request):
+        return False

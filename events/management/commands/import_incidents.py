@@ -1,0 +1,102 @@
+"""Import a file of incidents: `manage.py import_incidents PATH [--format acled|geojson|csv] [--draft] [--wait]`.
+
+The file is copied into the media storage and imported by a Celery worker, as uploads are. With --wait
+the command prints the progress until the job ends, then the rows that failed; its exit status is 0 when
+every row was imported, 1 when some row failed, 2 when the job failed as a whole.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.files import File
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from events import importing, tasks
+from events.models import ImportJob
+
+FORMATS = [ImportJob.Format.ACLED, ImportJob.Format.GEOJSON, ImportJob.Format.CSV]
+SHOWN_ERRORS = 50
+# How long --wait lets a queued job sit before it says no worker seems to be taking it.
+NO_WORKER_HINT_SECONDS = 30
+
+
+class Command(BaseCommand):
+    help = "Import incidents from an ACLED CSV export, or from this project's GeoJSON or CSV export."
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", type=Path)
+        parser.add_argument("--format", choices=FORMATS, help="Guessed from the file when left out.")
+        parser.add_argument("--draft", action="store_true", help="Import new incidents as drafts.")
+        parser.add_argument("--wait", action="store_true", help="Print progress and wait for the job to end.")
+        parser.add_argument("--dataset", default="", help="Dataset of the rows (default: acled for ACLED files).")
+        parser.add_argument("--user", help="Username recorded as the author in history.")
+
+    def handle(self, *args, path: Path, format: str | None, draft: bool, wait: bool, dataset: str, user, **options):
+        if not path.is_file():
+            raise CommandError(f"{path} is not a file.")
+        author = None
+        if user:
+            author = get_user_model().objects.filter(username=user).first()
+            if author is None:
+                raise CommandError(f"There is no user {user!r}.")
+        with path.open("rb") as stream:
+            fmt = format or importing.detect_format(path.name, stream.read(4096))
+            try:
+                importing.check_file(stream, fmt)
+            except importing.ImportFileError as exc:
+                raise CommandError(f"{path} cannot be imported as {fmt}: {exc}") from None
+            with transaction.atomic():
+                job = ImportJob.objects.create(
+                    file=File(stream, name=path.name),
+                    original_name=path.name,
+                    format=fmt,
+                    dataset=dataset,
+                    as_draft=draft,
+                    via=ImportJob.Via.COMMAND,
+                    created_by=author,
+                )
+                tasks.queue_after_commit(tasks.run_import, job.pk, on_error=self._queue_failed)
+        self.stdout.write(f"Import #{job.pk} of {path.name} ({job.get_format_display()}) is queued.")
+        if not wait:
+            return
+        job = self._wait(job)
+        self._report(job)
+
+    def _queue_failed(self, exc: Exception) -> None:
+        self.stderr.write(
+            f"The job queue is unreachable ({exc}); the import stays queued and starts once the queue is back "
+            "(beat's 'Resume stalled imports')."
+        )
+
+    def _wait(self, job: ImportJob) -> ImportJob:
+        last = None
+        waited = 0.0
+        hinted = False
+        while True:
+            job.refresh_from_db()
+            line = job.summary()
+            if line != last:
+                self.stdout.write(line)
+                last = line
+            if job.finished:
+                return job
+            if job.status == ImportJob.Status.QUEUED and waited > NO_WORKER_HINT_SECONDS and not hinted:
+                self.stderr.write("Still queued: is a Celery worker running (make run starts one)?")
+                hinted = True
+            time.sleep(0.5)
+            waited += 0.5
+
+    def _report(self, job: ImportJob) -> None:
+        if job.status == ImportJob.Status.FAILED:
+            raise CommandError(f"Import #{job.pk} failed: {job.message}", returncode=2)
+        if job.failed_count:
+            for error in job.row_errors.all()[:SHOWN_ERRORS]:
+                self.stderr.write(f"  row {error.row} ({error.external_id or 'no id'}): {error.reason}")
+            more = job.failed_count - SHOWN_ERRORS
+            if more > 0:
+                self.stderr.write(f"  … and {more} more (see the import in the admin, or /api/v1/imports/{job.pk}/)")
+            raise CommandError(f"{job.failed_count} row(s) of import #{job.pk} failed.", returncode=1)
