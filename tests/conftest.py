@@ -1,6 +1,8 @@
 import pytest
 from rest_framework.test import APIClient
 
+from .celery_worker import acled_server, celery_worker, editors_group  # noqa: F401 (fixtures)
+from .chromium import CHROMIUM, CHROMIUM_ARGS
 from .factories import EditorFactory, UserFactory
 
 
@@ -27,20 +29,6 @@ def _no_anonymous_rate_limit(settings):
     settings.API_ANON_RATE = ""
 
 
-# Debian's Chromium (Playwright's own browser download does not work here), with nothing that phones home.
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
 @pytest.fixture(scope="session")
 def browser():
     """One real Chromium for the session; tests open their own contexts (fresh storage, own viewport)."""
@@ -54,3 +42,11 @@ def browser():
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _media_root(tmp_path_factory):
+    """Uploaded files (import jobs) go to a throwaway directory, not var/media; the test worker shares it."""
+    from django.conf import settings
+
+    settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))

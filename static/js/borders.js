@@ -1,8 +1,9 @@
 // The offline basemap: Natural Earth 1:50m country polygons (the world-atlas package, copied into
 // static/vendor/ at setup), drawn on a canvas below any tile layer. It needs nothing but this server.
+// A worker (borders-worker.js) fetches and converts the TopoJSON, so the page's thread stays free for
+// the incidents.
 
 import L from "leaflet";
-import { feature } from "topojson-client";
 import { el } from "./dom.js";
 
 const LAND = { fillColor: "#f4f1ea", fillOpacity: 1, color: "#8d8a84", weight: 0.8, opacity: 1 };
@@ -48,17 +49,40 @@ function largestPart(geometry) {
 }
 
 /**
- * Loads and draws the borders. Resolves to {countries: Map(numeric code -> {name, center, area, ring}),
+ * Starts fetching and converting the borders in a worker, as early as the page can: resolves to a
+ * GeoJSON FeatureCollection. `focus` ([minLon, minLat, maxLon, maxLat]) keeps full detail.
+ */
+export function prepareBorders(url, focus) {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL("./borders-worker.js", import.meta.url), { type: "module" });
+    worker.onmessage = ({ data }) => {
+      worker.terminate();
+      if (data.error) reject(new Error(data.error));
+      else resolve(data.collection);
+    };
+    worker.onerror = (event) => {
+      worker.terminate();
+      reject(new Error(`The offline basemap could not be prepared: ${event.message || "worker failed"}`));
+    };
+    worker.postMessage({ url: new URL(url, window.location.href).href, focus });
+  });
+}
+
+/**
+ * Draws the prepared borders. Resolves to {countries: Map(numeric code -> {name, center, area, ring}),
  * labels: layer of country names, restyle()}. `hostCountries` (numeric codes) are tinted.
  */
-export async function loadBorders(map, url, { hostCountries = new Set(), signal } = {}) {
-  const response = await fetch(url, { signal });
-  if (!response.ok) throw new Error(`The offline basemap could not be loaded (HTTP ${response.status}).`);
-  const topology = await response.json();
-  const collection = feature(topology, topology.objects.countries);
+export async function drawBorders(map, prepared, { hostCountries = new Set() } = {}) {
+  const collection = await prepared;
   const renderer = L.canvas({ pane: "borders", padding: 0.3 });
   const style = (f) => (hostCountries.has(f.id) ? HOST : LAND);
-  const layer = L.geoJSON(collection, { renderer, interactive: false, style }).addTo(map);
+  const layer = L.geoJSON(null, { renderer, interactive: false, style }).addTo(map);
+  // In slices, yielding in between, so the incidents' responses are not kept waiting behind the world.
+  const features = collection.features;
+  for (let i = 0; i < features.length; i += 40) {
+    layer.addData({ type: "FeatureCollection", features: features.slice(i, i + 40) });
+    await new Promise((resolve) => setTimeout(resolve));
+  }
 
   const countries = new Map();
   const labels = L.layerGroup();

@@ -2,6 +2,7 @@
 // chart reacting to it. Every component reads the public API through api.js.
 
 import { createApi } from "./api.js";
+import { prepareBorders } from "./borders.js";
 import { createChains } from "./chains.js";
 import { createFilters } from "./filters.js";
 import { isoDay, number, parseDay, plural } from "./format.js";
@@ -22,6 +23,10 @@ const api = createApi(config.apiBase);
 const status = createStatus({ progress: $("#progress"), banner: $("#error-banner") });
 const store = new Store(parseQuery(window.location.search));
 const narrow = window.matchMedia("(max-width: 900px)");
+// The basemap starts loading (in a worker) before anything else; full detail around the default view.
+const [lat0, lon0] = config.center;
+const borders = prepareBorders(config.bordersUrl, [lon0 - 30, lat0 - 20, lon0 + 30, lat0 + 20]);
+borders.catch(() => {}); // failures are reported where the borders are drawn
 // On a phone the filters start folded away, under their summary.
 if (narrow.matches) $(".filters-toggle").open = false;
 
@@ -29,6 +34,7 @@ const countOutput = $("#incident-count");
 const countScope = $("#count-scope");
 
 function setCount(n) {
+  if (n !== null && !performance.getEntriesByName("dashboard:count").length) performance.mark("dashboard:count");
   countOutput.dataset.count = n === null ? "" : String(n);
   countOutput.textContent = n === null ? "—" : number(n);
   countOutput.closest(".count").classList.toggle("is-stale", false);
@@ -60,6 +66,7 @@ async function boot() {
     api,
     palette,
     status,
+    borders,
     onSelect: select,
     onDeselect: () => store.set({ incident: "" }, { history: "replace", source: "map" }),
     onView: (bbox) => store.set({ bbox }, { history: "replace", source: "map" }),
@@ -240,7 +247,11 @@ async function boot() {
       timeline.setRange(state.start, state.end);
       updateTroops(state);
     }
-    if (affects(changed, ["start", "end", "kind", "actor", "country"])) chains.loadRange(state);
+    if (affects(changed, ["start", "end", "kind", "actor", "country"])) {
+      // On the first load the chains wait for the map's first data: the map paints first.
+      if (source === "initial") mapView.firstData.then(() => chains.loadRange(store.get()));
+      else chains.loadRange(state);
+    }
     if (changed.has("incident")) {
       mapView.select(state.incident, { fly: source === "user" });
       list.setSelected(state.incident);
@@ -257,9 +268,12 @@ async function boot() {
   }
   store.subscribe(apply);
   apply(store.get(), everything, "initial");
-  loadBases();
-  loadLevels();
-  loadActors();
+  // Reference data after the map's first paint, so it does not compete with it.
+  mapView.firstData.then(() => {
+    loadBases();
+    loadLevels();
+    loadActors();
+  });
   narrow.addEventListener("change", () => mapView.map.invalidateSize());
 }
 

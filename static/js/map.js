@@ -7,7 +7,7 @@
 
 import L from "leaflet";
 import { isAbort } from "./api.js";
-import { loadBorders, quietPoint } from "./borders.js";
+import { drawBorders, quietPoint } from "./borders.js";
 import { clear, el, svg } from "./dom.js";
 import { lagLabel, longDay, number, shortDay } from "./format.js";
 import { radiusFor } from "./palette.js";
@@ -71,6 +71,14 @@ function boundsToBbox(bounds) {
   return formatBbox([b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]);
 }
 
+/** A performance mark once the frame that shows the change has been painted (for bench/). */
+const painted = new Set();
+function markPainted(name) {
+  if (painted.has(name)) return;
+  painted.add(name);
+  requestAnimationFrame(() => setTimeout(() => performance.mark(name)));
+}
+
 function compact(n) {
   if (n >= 1e6) return `${(n / 1e6).toFixed(n >= 1e7 ? 0 : 1)}M`;
   if (n >= 1e4) return `${Math.round(n / 1e3)}k`;
@@ -78,7 +86,7 @@ function compact(n) {
   return String(n);
 }
 
-export function createMap({ container, config, api, palette, status, onSelect, onDeselect, onView }) {
+export function createMap({ container, config, api, palette, status, borders, onSelect, onDeselect, onView }) {
   const map = L.map(container, {
     center: config.center,
     zoom: config.zoom,
@@ -124,12 +132,13 @@ export function createMap({ container, config, api, palette, status, onSelect, o
 
   // ----- the offline basemap -------------------------------------------------------------------
   const hostNumeric = new Set();
-  const bordersReady = loadBorders(map, config.bordersUrl, { hostCountries: hostNumeric })
+  const bordersReady = drawBorders(map, borders, { hostCountries: hostNumeric })
     .then((result) => {
       countries = result.countries;
       countryLabels = result.labels;
       if (!config.tileUrl) countryLabels.addTo(map);
       container.dataset.borders = "ready";
+      markPainted("dashboard:borders");
       return result;
     })
     .catch((error) => {
@@ -181,6 +190,8 @@ export function createMap({ container, config, api, palette, status, onSelect, o
   });
 
   // ----- incidents ------------------------------------------------------------------------------
+  let firstDataDone;
+  const firstData = new Promise((resolve) => (firstDataDone = resolve));
   let currentState = null;
   let loaded = null; // {key, bounds, zoom, mode}
   let dataController = null;
@@ -332,14 +343,16 @@ export function createMap({ container, config, api, palette, status, onSelect, o
     if (controller !== dataController) return; // a newer request took over
     loadingNote.hidden = true;
     container.dataset.loading = "false";
-    if (!result) return;
+    if (!result) {
+      firstDataDone();
+      return;
+    }
     loaded = { key, bounds: padded, zoom, mode: result.mode };
     if (result.mode === "points") renderPoints(result.data);
     else renderClusters(result.data);
     container.dataset.matched = String(result.data.numberMatched ?? "");
-    if (!performance.getEntriesByName("dashboard:first-incidents").length) {
-      performance.mark("dashboard:first-incidents");
-    }
+    markPainted("dashboard:first-incidents");
+    firstDataDone();
   }
 
   function setCategoryVisible(code, visible) {
@@ -629,5 +642,7 @@ export function createMap({ container, config, api, palette, status, onSelect, o
     },
     refresh: () => refreshData({ force: true }),
     bordersReady,
+    /** Resolves once the first incidents are drawn (or failed): the rest of the page can wait for it. */
+    firstData,
   };
 }
