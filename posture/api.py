@@ -193,14 +193,15 @@ class DeploymentFilter(django_filters.FilterSet):
     contributor = django_filters.CharFilter(field_name="contributor__slug", help_text="The contributor's slug.")
     host_country = django_filters.ChoiceFilter(choices=COUNTRY_CHOICES, help_text="ISO 3166-1 alpha-3.")
     status = django_filters.ChoiceFilter(choices=TroopLevel.Status.choices)
-    as_of = django_filters.DateFromToRangeFilter(help_text="as_of_after / as_of_before: an inclusive date range.")
+    as_of_after = django_filters.DateFilter(field_name="as_of", lookup_expr="gte", help_text="From this day on.")
+    as_of_before = django_filters.DateFilter(field_name="as_of", lookup_expr="lte", help_text="Up to this day.")
     latest = StrictBooleanFilter(
         method="latest_only", help_text="Only the latest observation per contributor × host country × status."
     )
 
     class Meta:
         model = TroopLevel
-        fields = ["contributor", "host_country", "status", "as_of", "latest"]
+        fields = ["contributor", "host_country", "status", "as_of_after", "as_of_before", "latest"]
 
     @extend_schema_field(OpenApiTypes.BOOL)
     def latest_only(self, queryset, name, value):

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Q, QuerySet
 
@@ -152,7 +153,10 @@ INCIDENT_DETAIL_JOINS = INCIDENT_JOINS + " LEFT JOIN posture_base AS nb ON nb.id
 
 def incident_detail_feature(incidents: QuerySet, pk: int) -> dict | None:
     """One incident as a Feature with the detail properties, or None if `incidents` does not hold it."""
-    ids = Fragment.of(incidents.filter(pk=pk).order_by().values("id"))
+    try:
+        ids = Fragment.of(incidents.filter(pk=pk).order_by().values("id"))
+    except EmptyResultSet:  # an id beyond bigint: Django knows nothing can match
+        return None
     sql = "SELECT " + incident_feature(detail=True) + "::text FROM (" + ids + ") AS page " + INCIDENT_DETAIL_JOINS
     with connection.cursor() as cursor:
         cursor.execute(sql.sql, sql.params)

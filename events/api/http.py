@@ -11,7 +11,8 @@ from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import http_date
 from rest_framework import exceptions, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
-from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.metadata import SimpleMetadata
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView, exception_handler
 
@@ -25,15 +26,13 @@ class GeoJSONRenderer(JSONRenderer):
     format = "geojson"
 
 
-class FirstRenderer(BaseContentNegotiation):
+class FirstRenderer(DefaultContentNegotiation):
     """Every endpoint speaks exactly one format, so the Accept header never turns a request into a 406.
 
     GDAL asks for `application/geo+json, application/json`, browsers for text/html, curl for */*: all of
     them get the endpoint's one media type. (DRF's `?format=` override is left alone: `format` is ours.)
+    Bodies are still matched to a parser by their Content-Type.
     """
-
-    def select_parser(self, request, parsers):
-        return parsers[0] if parsers else None
 
     def select_renderer(self, request, renderers, format_suffix=None):
         return renderers[0], renderers[0].media_type
@@ -78,12 +77,25 @@ def api_exception_handler(exc, context):
     return response
 
 
+class DescriptionOnly(SimpleMetadata):
+    """OPTIONS says what a view is and speaks, without building serializers (several views have none)."""
+
+    def determine_metadata(self, request, view):
+        return {
+            "name": view.get_view_name(),
+            "description": view.get_view_description(),
+            "renders": [renderer.media_type for renderer in view.renderer_classes],
+            "parses": [parser.media_type for parser in view.parser_classes],
+        }
+
+
 class ApiMixin:
     """Token before session, so an anonymous write gets 401 with `WWW-Authenticate: Token`, not 403."""
 
     authentication_classes = [TokenAuthentication, SessionAuthentication]
     renderer_classes = [JSONRenderer]
     content_negotiation_class = FirstRenderer
+    metadata_class = DescriptionOnly
     # Query parameters the view accepts (others are a 400); None lets DRF's own filters decide.
     query_parameters: set[str] | None = None
     # Tables whose latest change dates a collection: (table, timestamp column). Set => ETag/Last-Modified.

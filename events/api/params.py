@@ -24,8 +24,8 @@ from events.models import Incident, IncidentQuerySet, Kind
 DEFAULT_LIMIT = 500
 MAX_LIMIT = 10_000
 MAX_TEXT = 200
-MAX_INT = 2**31 - 1  # casualty figures and ids fit PostgreSQL's integer and bigint; anything larger matches nothing
-MAX_ID = 2**63 - 1
+MAX_INT = 2**31 - 1  # PostgreSQL integer (casualty figures)
+MAX_ID = 2**63 - 1  # PostgreSQL bigint (ids)
 
 # Orderings clients may ask for, each with the key the pages are cut on. `id` breaks ties so every row has
 # exactly one place in the order and keyset paging never skips or repeats a row.
@@ -334,7 +334,7 @@ def _decode_cursor(reader: QueryReader, ordering: str, orderings: dict) -> Curso
         sort_field, _ = orderings[cursor_ordering]
         if sort_field == "occurred_on":
             key = dt.date.fromisoformat(key)
-        elif type(key) is not int or not 0 <= key <= MAX_ID:
+        elif type(key) is not int or not 0 <= key <= (MAX_ID if sort_field == "id" else MAX_INT):
             raise ValueError("bad key")
         if type(pk) is not int or not 0 < pk <= MAX_ID or backwards not in (0, 1):
             raise ValueError("bad id")

@@ -51,6 +51,7 @@ def write_error(error: IntegrityError) -> exceptions.ValidationError:
 
 @docs.incidents
 class IncidentViewSet(ApiMixin, viewsets.GenericViewSet):
+    schema = docs.DocumentSchema()
     permission_classes = [DjangoModelPermissionsOrAnonReadOnly]
     lookup_value_regex = "[0-9]+"
     last_modified_tables = INCIDENT_SOURCES

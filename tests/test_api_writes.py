@@ -1,0 +1,415 @@
+"""Writes through the API: who may, what they may send, and what the database holds afterwards."""
+
+import datetime as dt
+import json
+
+import pytest
+from django.middleware.csrf import _get_new_csrf_string
+from django.test import Client
+from rest_framework.authtoken.models import Token
+
+from events.models import Casualty, Incident, IncidentLink, Involvement
+
+from .factories import ActorFactory, BaseFactory, IncidentFactory, IncidentLinkFactory, SourceFactory
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/incidents/"
+
+
+@pytest.fixture
+def source():
+    return SourceFactory()
+
+
+@pytest.fixture
+def token(editor):
+    return Token.objects.create(user=editor).key
+
+
+@pytest.fixture
+def as_editor(client, token):
+    """A script with the editor's token: no session, no CSRF."""
+
+    def send(method: str, url: str, body=None, **extra):
+        data = json.dumps(body) if body is not None else None
+        return getattr(client, method)(
+            url, data, content_type="application/json", HTTP_AUTHORIZATION=f"Token {token}", **extra
+        )
+
+    return send
+
+
+def feature(source, **properties):
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [42.4412, 33.7856]},
+        "properties": {
+            "occurred_on": "2021-03-03",
+            "kind": "rocket_attack",
+            "title": "Ten rockets on Ayn al-Asad",
+            "sources": [source.pk],
+            **properties,
+        },
+    }
+
+
+class TestCreate:
+    def test_an_editor_records_an_incident_with_everything(self, as_editor, editor, source):
+        ActorFactory(slug="kataib-hezbollah", name="Kata'ib Hezbollah")
+        ActorFactory(slug="united-states", name="United States")
+        base = BaseFactory()
+        body = feature(
+            source,
+            date_precision="week",
+            base=base.pk,
+            munitions=10,
+            status="published",
+            actors=[{"role": "attacker", "slug": "kataib-hezbollah"}, {"role": "target", "slug": "united-states"}],
+            casualties=[
+                {"group": "us_contractor", "kind": "killed", "best": 1},
+                {"group": "us_military", "kind": "tbi", "low": 0, "high": 3},
+            ],
+        )
+
+        response = as_editor("post", URL, body)
+
+        assert response.status_code == 201, response.content
+        incident = Incident.objects.get()
+        assert response["Location"].endswith(f"/api/v1/incidents/{incident.pk}/")
+        assert response.json()["properties"]["attackers"] == ["Kata'ib Hezbollah"]
+        assert (incident.location.x, incident.location.y) == (42.4412, 33.7856)
+        assert incident.date_precision == 2
+        assert incident.created_by == editor
+        assert (incident.casualties_best, incident.fatalities_best) == (1, 1)
+        assert incident.nearest_base == base
+        assert set(incident.involvements.values_list("role", "actor__slug")) == {
+            ("attacker", "kataib-hezbollah"),
+            ("target", "united-states"),
+        }
+        assert list(incident.sources.all()) == [source]
+        assert incident.history.earliest().history_type == "+"
+
+    def test_a_new_incident_is_a_draft_unless_published(self, as_editor, source):
+        as_editor("post", URL, feature(source))
+
+        assert Incident.objects.get().status == Incident.Status.DRAFT
+
+    def test_geometry_may_be_null(self, as_editor, source):
+        response = as_editor("post", URL, {**feature(source), "geometry": None})
+
+        assert response.status_code == 201
+        assert Incident.objects.get().location is None
+
+    def test_a_session_needs_the_csrf_token(self, editor, source):
+        browser = Client(enforce_csrf_checks=True)
+        browser.force_login(editor)
+        body = json.dumps(feature(source))
+
+        refused = browser.post(URL, body, content_type="application/json")
+        # What a page's form gives the browser: the CSRF cookie, echoed in the X-CSRFToken header.
+        secret = _get_new_csrf_string()
+        browser.cookies["csrftoken"] = secret
+        accepted = browser.post(URL, body, content_type="application/json", HTTP_X_CSRFTOKEN=secret)
+
+        assert refused.status_code == 403
+        assert accepted.status_code == 201
+        assert Incident.objects.count() == 1
+
+
+class TestBadBodies:
+    @pytest.mark.parametrize(
+        ("change", "field"),
+        [
+            ({"geometry": {"type": "LineString", "coordinates": [[1, 2], [3, 4]]}}, "geometry"),
+            ({"geometry": {"type": "Point", "coordinates": [42.4, 33.7, 100]}}, "geometry"),
+            ({"geometry": {"type": "Point", "coordinates": [181, 33.7]}}, "geometry"),
+            ({"geometry": {"type": "Point", "coordinates": [42.4, -91]}}, "geometry"),
+            ({"geometry": {"type": "Point", "coordinates": ["42.4", "33.7"]}}, "geometry"),
+            ({"geometry": {"type": "Point", "coordinates": [True, 33.7]}}, "geometry"),
+            ({"geometry": {"type": "Point", "coordinates": [42.4, 33.7], "bbox": [1, 2, 3, 4]}}, "geometry"),
+            ({"geometry": [42.4, 33.7]}, "geometry"),
+            ({"geometry": "POINT(42.4 33.7)"}, "geometry"),
+            ({"properties": ["not", "an", "object"]}, "properties"),
+            ({"properties": "title=x"}, "properties"),
+            ({"properties": None}, "properties"),
+            ({"type": "FeatureCollection"}, "type"),
+            ({"id": 5}, "id"),
+            ({"crs": {"type": "name"}}, "crs"),
+        ],
+    )
+    def test_feature_level_problems(self, as_editor, source, change, field):
+        response = as_editor("post", URL, {**feature(source), **change})
+
+        assert response.status_code == 400
+        assert field in response.json()["errors"], response.json()
+        assert not Incident.objects.exists()
+
+    @pytest.mark.parametrize(
+        ("properties", "field"),
+        [
+            ({"colour": "red"}, "properties.colour"),
+            ({"casualties_best": 5}, "properties.casualties_best"),
+            ({"created_at": "2021-01-01T00:00:00Z"}, "properties.created_at"),
+            ({"nearest_base": 1}, "properties.nearest_base"),
+            ({"kind": "tank_battle"}, "properties.kind"),
+            ({"occurred_on": "2021-02-30"}, "properties.occurred_on"),
+            ({"date_precision": 2}, "properties.date_precision"),
+            ({"country": "Iraq"}, "properties.country"),
+            ({"munitions": -1}, "properties.munitions"),
+            ({"munitions": 10**12}, "properties.munitions"),
+            ({"base": 10**30}, "properties.base"),
+            ({"title": "x" * 201}, "properties.title"),
+            ({"title": "nul\u0000byte"}, "properties.title"),
+            ({"sources": []}, "properties.sources"),
+            ({"sources": [999999]}, "properties.sources"),
+            ({"actors": [{"role": "attacker", "slug": "nobody"}]}, "properties.actors.0.slug"),
+            ({"actors": [{"role": "hero", "slug": "x"}]}, "properties.actors.0.role"),
+            ({"actors": {"attacker": "x"}}, "properties.actors"),
+            (
+                {"casualties": [{"group": "civilians", "kind": "killed", "low": 5, "best": 2}]},
+                "properties.casualties.0",
+            ),
+            ({"casualties": [{"group": "civilians", "kind": "killed"}]}, "properties.casualties.0"),
+            (
+                {"casualties": [{"group": "civilians", "kind": "killed", "best": 1}] * 2},
+                "properties.casualties",
+            ),
+            (
+                {"casualties": [{"group": "civilians", "kind": "killed", "best": 1, "x": 1}]},
+                "properties.casualties.0.x",
+            ),
+        ],
+    )
+    def test_property_problems_name_the_field(self, as_editor, source, properties, field):
+        body = feature(source, **properties)
+
+        response = as_editor("post", URL, body)
+
+        assert response.status_code == 400
+        errors = response.json()["errors"]
+        assert any(name == field or name.startswith(field + ".") for name in errors), errors
+        assert not Incident.objects.exists()
+
+    def test_required_properties(self, as_editor):
+        response = as_editor("post", URL, {"type": "Feature", "geometry": None, "properties": {}})
+
+        assert set(response.json()["errors"]) == {
+            "properties.occurred_on",
+            "properties.kind",
+            "properties.title",
+            "properties.sources",
+        }
+
+    def test_a_nul_in_a_key_is_refused(self, as_editor, source):
+        body = feature(source)
+        body["properties"]["ti\u0000tle"] = "x"
+
+        assert as_editor("post", URL, body).status_code == 400
+
+    @pytest.mark.parametrize(
+        ("content", "content_type"),
+        [
+            ("title=x&kind=rocket_attack", "application/x-www-form-urlencoded"),
+            (
+                "--b\r\nContent-Disposition: form-data; name=title\r\n\r\nx\r\n--b--\r\n",
+                "multipart/form-data; boundary=b",
+            ),
+            ("<incident/>", "application/xml"),
+        ],
+    )
+    def test_only_json_bodies(self, client, token, content, content_type):
+        response = client.post(URL, content, content_type=content_type, HTTP_AUTHORIZATION=f"Token {token}")
+
+        assert response.status_code == 400
+        assert "Content-Type" in response.json()["errors"]
+
+    @pytest.mark.parametrize("content", ["{not json", "[1, 2]", '"a string"', "NaN", '{"geometry": NaN}'])
+    def test_bodies_that_are_not_a_json_object(self, client, token, content):
+        response = client.post(URL, content, content_type="application/json", HTTP_AUTHORIZATION=f"Token {token}")
+
+        assert response.status_code == 400
+        assert response.json()["errors"]
+
+    def test_a_duplicate_external_id(self, as_editor, source):
+        IncidentFactory(dataset="acled", external_id="IRQ123")
+
+        response = as_editor("post", URL, feature(source, dataset="acled", external_id="IRQ123"))
+
+        assert response.status_code == 400
+        assert "properties.external_id" in response.json()["errors"]
+
+
+class TestUpdate:
+    def test_only_what_is_sent_changes(self, as_editor):
+        incident = IncidentFactory(title="Old", weapon="rockets")
+        Involvement.objects.create(incident=incident, actor=ActorFactory(), role="attacker")
+
+        response = as_editor("patch", f"{URL}{incident.pk}/", {"properties": {"title": "New"}})
+
+        assert response.status_code == 200, response.content
+        incident.refresh_from_db()
+        assert (incident.title, incident.weapon) == ("New", "rockets")
+        assert incident.location is not None
+        assert incident.involvements.count() == 1
+        assert response.json()["properties"]["title"] == "New"
+
+    def test_relations_sent_replace_the_old_ones_and_derived_figures_follow(self, as_editor):
+        incident = IncidentFactory()
+        Casualty.objects.create(incident=incident, group="civilians", kind="killed", best=3)
+
+        as_editor(
+            "patch",
+            f"{URL}{incident.pk}/",
+            {"geometry": None, "properties": {"casualties": [{"group": "militia", "kind": "wounded", "best": 2}]}},
+        )
+
+        incident.refresh_from_db()
+        assert incident.location is None
+        assert list(incident.casualties.values_list("group", "best")) == [("militia", 2)]
+        assert (incident.casualties_best, incident.fatalities_best) == (2, 0)
+
+    def test_server_owned_fields_are_refused(self, as_editor):
+        incident = IncidentFactory()
+
+        response = as_editor("patch", f"{URL}{incident.pk}/", {"properties": {"id": 99, "updated_at": "2020"}})
+
+        assert response.status_code == 400
+        assert set(response.json()["errors"]) == {"properties.id", "properties.updated_at"}
+
+    def test_the_same_external_id_may_stay(self, as_editor):
+        incident = IncidentFactory(dataset="acled", external_id="IRQ1")
+
+        response = as_editor("patch", f"{URL}{incident.pk}/", {"properties": {"external_id": "IRQ1"}})
+
+        assert response.status_code == 200
+
+    def test_put_is_not_offered(self, as_editor, source):
+        incident = IncidentFactory()
+
+        assert as_editor("put", f"{URL}{incident.pk}/", feature(source)).status_code == 405
+
+
+class TestDelete:
+    def test_an_editor_deletes_and_links_go_with_it(self, as_editor):
+        link = IncidentLinkFactory()
+
+        response = as_editor("delete", f"{URL}{link.incident_id}/")
+
+        assert response.status_code == 204
+        assert not Incident.objects.filter(pk=link.incident_id).exists()
+        assert not IncidentLink.objects.exists()
+        assert Incident.history.filter(history_type="-").count() == 1
+
+
+class TestLinks:
+    def test_an_editor_links_two_incidents(self, as_editor, source):
+        prior = IncidentFactory(occurred_on=dt.date(2021, 2, 25))
+        later = IncidentFactory(occurred_on=dt.date(2021, 3, 3))
+        body = {
+            "incident": later.pk,
+            "prior": prior.pk,
+            "relation": "response_to",
+            "asserted_by": "TSC",
+            "confidence": "high",
+            "sources": [source.pk],
+        }
+
+        created = as_editor("post", "/api/v1/links/", body)
+        again = as_editor("post", "/api/v1/links/", {**body, "confidence": "low"})
+
+        assert created.status_code == 201, created.content
+        assert created.json()["lag_days"] == 6
+        assert again.status_code == 200
+        link = IncidentLink.objects.get()
+        assert (link.confidence, list(link.sources.all())) == ("low", [source])
+
+    def test_patch_and_delete(self, as_editor):
+        link = IncidentLinkFactory()
+
+        patched = as_editor("patch", f"/api/v1/links/{link.pk}/", {"relation": "escalation_of", "note": "why"})
+        deleted = as_editor("delete", f"/api/v1/links/{link.pk}/")
+
+        assert patched.status_code == 200
+        assert patched.json()["relation"] == "escalation_of"
+        assert deleted.status_code == 204
+        assert not IncidentLink.objects.exists()
+
+    @pytest.mark.parametrize(
+        ("change", "field"),
+        [
+            ({"prior": "self"}, "prior"),
+            ({"relation": "revenge"}, "relation"),
+            ({"sources": []}, "sources"),
+            ({"incident": 10**9}, "incident"),
+            ({"lag_days": 3}, "lag_days"),
+            ({"asserted_by": ""}, "asserted_by"),
+        ],
+    )
+    def test_bad_links(self, as_editor, source, change, field):
+        prior, later = IncidentFactory(), IncidentFactory()
+        body = {"incident": later.pk, "prior": prior.pk, "relation": "response_to", "asserted_by": "TSC"}
+        body["sources"] = [source.pk]
+        body.update({k: (later.pk if v == "self" else v) for k, v in change.items()})
+
+        response = as_editor("post", "/api/v1/links/", body)
+
+        assert response.status_code == 400
+        assert field in response.json()["errors"]
+        assert not IncidentLink.objects.exists()
+
+    def test_links_to_drafts_are_not_listed_publicly(self, client):
+        IncidentLinkFactory(incident=IncidentFactory(status=Incident.Status.DRAFT))
+        public = IncidentLinkFactory()
+
+        body = client.get("/api/v1/links/").json()
+
+        assert [link["id"] for link in body["results"]] == [public.pk]
+
+
+# Every write route, for the two kinds of caller who may not write.
+@pytest.fixture
+def routes(source):
+    incident = IncidentFactory()
+    link = IncidentLinkFactory()
+    return [
+        ("post", URL, feature(source), Incident, 3),
+        ("patch", f"{URL}{incident.pk}/", {"properties": {"title": "x"}}, Incident, 3),
+        ("delete", f"{URL}{incident.pk}/", None, Incident, 3),
+        ("post", "/api/v1/links/", {"incident": incident.pk, "prior": link.prior_id}, IncidentLink, 1),
+        ("patch", f"/api/v1/links/{link.pk}/", {"note": "x"}, IncidentLink, 1),
+        ("delete", f"/api/v1/links/{link.pk}/", None, IncidentLink, 1),
+        ("post", "/api/v1/sources/", {"publisher": "P", "title": "T"}, None, None),
+    ]
+
+
+@pytest.mark.parametrize("who", ["anonymous", "outsider"])
+def test_no_write_route_lets_the_unprivileged_change_anything(client, outsider, routes, who):
+    if who == "outsider":
+        client.force_login(outsider)
+    titles = list(Incident.objects.values_list("title", flat=True))
+    notes = list(IncidentLink.objects.values_list("note", flat=True))
+    from posture.models import Source
+
+    sources = Source.objects.count()
+    for method, url, body, _model, _count in routes:
+        response = getattr(client, method)(url, json.dumps(body) if body else None, content_type="application/json")
+        if who == "anonymous":
+            assert response.status_code == 401, (method, url)
+            assert response["WWW-Authenticate"] == "Token"
+        else:
+            assert response.status_code == 403, (method, url)
+
+    assert list(Incident.objects.values_list("title", flat=True)) == titles
+    assert list(IncidentLink.objects.values_list("note", flat=True)) == notes
+    assert Source.objects.count() == sources
+
+
+def test_an_editor_adds_a_source(as_editor):
+    response = as_editor("post", "/api/v1/sources/", {"publisher": "Reuters", "title": "Rockets hit base"})
+
+    assert response.status_code == 201
+    assert response.json()["id"]
+    assert (
+        as_editor("post", "/api/v1/sources/", {"publisher": "Reuters", "title": "Rockets hit base"}).status_code == 400
+    )
