@@ -181,6 +181,7 @@ def pan(session: Session) -> dict:
     box = page.locator("#map").bounding_box()
     x, y = box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.55
     before = len(session.requests)
+    url_before = page.url
     page.evaluate(
         """() => { window.__frames = 0; window.__counting = true;
             const tick = () => { if (!window.__counting) return; window.__frames++; requestAnimationFrame(tick); };
@@ -193,6 +194,8 @@ def pan(session: Session) -> dict:
     page.mouse.up()
     drag_s = time.perf_counter() - started
     frames = page.evaluate("() => { window.__counting = false; return window.__frames; }")
+    # The map glides on (inertia) before it reports the new view: wait for the URL to take it.
+    page.wait_for_function("(before) => window.location.href !== before", arg=url_before)
     session.settle()
     settled_ms = (time.perf_counter() - started) * 1000
     requests = session.api_requests(before)

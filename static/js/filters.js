@@ -12,14 +12,28 @@ export function createFilters({ form, palette, onChange, onReset }) {
   const kindBox = kindPicker.querySelector("[data-role=kind-options]");
   let state = null;
 
-  // Kinds, grouped by category, from /api/v1/kinds/.
+  // Kinds, grouped by category, from /api/v1/kinds/; each category can be picked alone.
   for (const category of palette.categories) {
     const kinds = palette.kinds.filter((k) => k.category === category.code);
     kindBox.append(
       el(
         "fieldset",
         { class: "kind-group" },
-        el("legend", { text: category.label }),
+        el(
+          "legend",
+          {},
+          el("span", { text: category.label }),
+          el("button", {
+            type: "button",
+            class: "only-button",
+            text: "only",
+            "aria-label": `${category.label} only`,
+            onclick: () => {
+              for (const input of kindInputs) input.checked = kinds.some((k) => k.code === input.value);
+              kindBox.dispatchEvent(new Event("change"));
+            },
+          }),
+        ),
         kinds.map((k) =>
           el(
             "label",
@@ -42,6 +56,17 @@ export function createFilters({ form, palette, onChange, onReset }) {
   function summarize(kinds) {
     kindSummary.textContent = kinds.length === 0 ? "All kinds" : kinds.length === 1 ? palette.kindLabel(kinds[0]) : `${kinds.length} kinds`;
   }
+
+  // A dropdown: Escape or a click elsewhere folds it.
+  kindPicker.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && kindPicker.open) {
+      kindPicker.open = false;
+      kindSummary.focus();
+    }
+  });
+  document.addEventListener("click", (event) => {
+    if (kindPicker.open && !kindPicker.contains(event.target)) kindPicker.open = false;
+  });
 
   kindBox.addEventListener("change", () => {
     const kinds = selectedKinds();

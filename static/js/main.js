@@ -48,6 +48,7 @@ function describeScope(state) {
   if (state.actor) parts.push(`actor ${state.actor}`);
   if (state.country) parts.push(state.country);
   countScope.textContent = parts.join(" · ");
+  countScope.title = countScope.textContent;
 }
 
 async function boot() {
