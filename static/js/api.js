@@ -55,6 +55,12 @@ export function createApi(base) {
       throw new ApiError(`Invalid filter: ${message}`, { status: 400, fields, url: String(url) });
     }
     if (response.status === 404) throw new ApiError("Not found.", { status: 404, url: String(url) });
+    if (response.status === 429) {
+      throw new ApiError("Too many requests in a short time: wait a moment, then retry.", { status: 429, url: String(url) });
+    }
+    if (response.status === 503) {
+      throw new ApiError("The service is unavailable for a moment (HTTP 503): retry shortly.", { status: 503, url: String(url) });
+    }
     throw new ApiError(`The server failed to answer (HTTP ${response.status}).`, {
       status: response.status,
       url: String(url),
@@ -64,11 +70,11 @@ export function createApi(base) {
   const get = (path, params, options) => getUrl(urlFor(path, params), options);
 
   /** Follows `next` links (GeoJSON `links` or DRF `next`) and concatenates the pages. */
-  async function getAll(path, params, options) {
+  async function getAll(path, params, { maxPages = 50, ...options } = {}) {
     let page = await get(path, params, options);
     const isGeo = page.type === "FeatureCollection";
     const items = [...(isGeo ? page.features : page.results)];
-    for (let guard = 0; guard < 50; guard++) {
+    for (let pages = 1; pages < maxPages; pages++) {
       const next = isGeo ? page.links?.find((link) => link.rel === "next")?.href : page.next;
       if (!next) break;
       page = await getUrl(new URL(next, root), options);
@@ -89,7 +95,7 @@ export function createApi(base) {
     actors: (options) => getAll("actors/", null, options),
     bases: (options) => getAll("bases/", null, options),
     deployments: (options) => getAll("deployments/", null, options),
-    links: (options) => getAll("links/", new URLSearchParams({ page_size: "1000" }), options),
+    links: (options) => getAll("links/", new URLSearchParams({ page_size: "1000" }), { ...options, maxPages: 5 }),
     incidents: (params, extra, options) => get("incidents/", withExtra(params, extra), options),
     incident: (id, options) => get(`incidents/${encodeURIComponent(id)}/`, null, options),
     chain: (id, options) => get(`incidents/${encodeURIComponent(id)}/chain/`, null, options),

@@ -16,6 +16,7 @@ import { apiParams, formatBbox, parseBbox } from "./state.js";
 
 export const POINTS_MAX = 2500;
 const SELECT_ZOOM = 7;
+const REDUCED_MOTION = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
 
 const BASE_SHAPES = {
   air_base: "square",
@@ -465,7 +466,8 @@ export function createMap({ container, config, api, palette, status, borders, on
     const inner = map.getBounds().pad(-0.15);
     if (fly && (map.getZoom() < SELECT_ZOOM || !inner.contains(latlng))) {
       map.once("moveend", open);
-      map.flyTo(latlng, Math.max(map.getZoom(), SELECT_ZOOM), { duration: 0.6 });
+      if (REDUCED_MOTION) map.setView(latlng, Math.max(map.getZoom(), SELECT_ZOOM), { animate: false });
+      else map.flyTo(latlng, Math.max(map.getZoom(), SELECT_ZOOM), { duration: 0.6 });
     } else {
       open();
     }
