@@ -238,6 +238,12 @@ async function boot() {
           reloadList();
           reloadTimeline();
         }, 250);
+      } else if (source === "initial") {
+        // The map's data first, alone: on two cores, concurrent aggregations slow each other down.
+        mapView.firstData.then(() => {
+          reloadList();
+          reloadTimeline();
+        });
       } else {
         document.body.dataset.settling = "false";
         reloadList();
