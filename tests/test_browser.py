@@ -333,7 +333,9 @@ def test_the_list_is_keyboard_operable_and_controls_are_labelled(dashboard):
     popup = dashboard.page.locator(".leaflet-popup .incident-card")
     popup.wait_for()
     assert "Rocket attack on Erbil airport" in popup.inner_text()
+    dashboard.settle()  # the map flew there, so the list reloaded for the new view
     assert item.get_attribute("aria-current") == "true"
+    assert dashboard.page.evaluate("document.activeElement.textContent").count("Rocket attack on Erbil airport") == 1
 
 
 def test_an_api_error_is_shown_to_the_user(browser, live_server, seeded):

@@ -77,6 +77,8 @@ export function createList({ container, moreButton, api, status, palette, onSele
       onCount(null);
       return;
     }
+    // Keyboard users keep their place: the focused incident stays focused across a reload.
+    const focused = container.contains(document.activeElement) ? document.activeElement.dataset.incident : null;
     clear(container);
     shown = 0;
     matched = collection.numberMatched ?? collection.features.length;
@@ -85,6 +87,10 @@ export function createList({ container, moreButton, api, status, palette, onSele
     }
     append(collection);
     onCount(matched);
+    if (focused) {
+      const again = container.querySelector(`.incident-item[data-incident="${CSS.escape(focused)}"]`);
+      (again ?? container).focus({ preventScroll: !again });
+    }
   }
 
   moreButton.addEventListener("click", async () => {

@@ -6,7 +6,6 @@
 // fetch the individual features. Panning inside the padded area and zooming into it fetch nothing.
 
 import L from "leaflet";
-import { isAbort } from "./api.js";
 import { drawBorders, quietPoint } from "./borders.js";
 import { clear, el, svg } from "./dom.js";
 import { lagLabel, longDay, number, shortDay } from "./format.js";
