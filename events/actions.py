@@ -46,10 +46,14 @@ def _replace_relations(incident: Incident, relations: IncidentRelations) -> None
         incident.sources.set(relations.sources)
     if relations.actors is not None:
         incident.involvements.all().delete()
-        Involvement.objects.bulk_create(
-            Involvement(incident=incident, actor=actor, role=role)
-            for role, actors in relations.actors.items()
-            for actor in {a.pk: a for a in actors}.values()
+        # Plain bulk_create would write no history rows, and every editorial change must have one.
+        bulk_create_with_history(
+            [
+                Involvement(incident=incident, actor=actor, role=role)
+                for role, actors in relations.actors.items()
+                for actor in {a.pk: a for a in actors}.values()
+            ],
+            Involvement,
         )
     if relations.casualties is not None:
         incident.casualties.all().delete()
