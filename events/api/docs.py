@@ -324,7 +324,11 @@ def _link_input():
 
 
 links = extend_schema_view(
-    list=extend_schema(summary="Links between incidents"),
+    list=extend_schema(
+        summary="Links between incidents",
+        description="With incident filters, the links with a matching incident at either end.",
+        parameters=FILTER_PARAMETERS,
+    ),
     retrieve=extend_schema(parameters=[ID], responses={200: None, **NOT_FOUND}),
     create=extend_schema(
         summary="Link an incident to the earlier one it answers (editors)",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.db import IntegrityError
-from django.db.models import F
+from django.db.models import F, Q
 from django.shortcuts import get_object_or_404
 from rest_framework import exceptions, status, viewsets
 from rest_framework.decorators import action
@@ -29,7 +29,7 @@ from . import docs
 from .export import csv_download, geojson_download
 from .geojson import GEOJSON, MAX_ZOOM, clusters, feature_collection, incident_detail_feature, incident_page, page_links
 from .http import ApiMixin, ApiView, GeoJSONRenderer, bytes_response, json_body
-from .params import INCIDENT_FILTER_NAMES, MAX_LIMIT, read_incident_filters, read_page
+from .params import INCIDENT_FILTER_NAMES, MAX_LIMIT, IncidentFilters, read_incident_filters, read_page
 from .serializers import IncidentFeatureInput, LinkInput, LinkSerializer, incident_relations
 from .timeline import BUCKETS, timeline
 
@@ -214,7 +214,17 @@ class LinkViewSet(ApiMixin, viewsets.GenericViewSet):
         return LinkSerializer.for_incidents(self.request.user)
 
     def list(self, request):
-        page = self.paginate_queryset(self.get_queryset())
+        # With incident filters: the links with an incident that matches at either end (the dashboard's
+        # escalation chains of a date range), so a client never pages through every link.
+        self.query_parameters = INCIDENT_FILTER_NAMES | {"page", "page_size"}
+        reader = self.reader(request)
+        filters = read_incident_filters(reader)
+        reader.check()
+        links = self.get_queryset()
+        if filters != IncidentFilters():
+            matching = filters.queryset(request.user).values("id")
+            links = links.filter(Q(incident_id__in=matching) | Q(prior_id__in=matching))
+        page = self.paginate_queryset(links)
         return self.get_paginated_response(LinkSerializer(page, many=True).data)
 
     def retrieve(self, request, pk: str):

@@ -95,7 +95,8 @@ export function createApi(base) {
     actors: (options) => getAll("actors/", null, options),
     bases: (options) => getAll("bases/", null, options),
     deployments: (options) => getAll("deployments/", null, options),
-    links: (options) => getAll("links/", new URLSearchParams({ page_size: "1000" }), { ...options, maxPages: 5 }),
+    /** One page (up to 1,000) of the links touching the incidents the filters match: {count, results}. */
+    links: (params, options) => get("links/", withExtra(params, { page_size: "1000" }), options),
     incidents: (params, extra, options) => get("incidents/", withExtra(params, extra), options),
     incident: (id, options) => get(`incidents/${encodeURIComponent(id)}/`, null, options),
     chain: (id, options) => get(`incidents/${encodeURIComponent(id)}/chain/`, null, options),

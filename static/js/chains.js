@@ -1,12 +1,16 @@
 // Escalation chains: attack → response → counter-response, with the lag in days on every step.
 // The selected incident's chain comes from /api/v1/incidents/{id}/chain/ (its whole connected
-// sequence, with coordinates for the map) and is shown first. The chains of the range are built from
-// /api/v1/links/ (editorial links are few: they are loaded once), keeping the links with an end in
-// the range and grouping them into connected sequences.
+// sequence, with coordinates for the map) and is shown first. The chains of the range come from
+// /api/v1/links/ with the page's filters (the links with a matching incident at either end), grouped
+// into connected sequences.
 
 import { isAbort } from "./api.js";
 import { clear, el } from "./dom.js";
-import { daysBetween, lagLabel, longDay, parseDay, plural, shortDay } from "./format.js";
+import { daysBetween, lagLabel, longDay, number, parseDay, plural, shortDay } from "./format.js";
+import { apiParams } from "./state.js";
+
+// Beyond this many, chains are summed up rather than drawn: narrowing the range shows them.
+const MAX_CHAINS = 30;
 
 export function createChains({ container, api, status, palette, store, onSelect, onLinks, onSelectedChain }) {
   let rangeChains = [];
@@ -108,11 +112,20 @@ export function createChains({ container, api, status, palette, store, onSelect,
 
   function render() {
     clear(container);
-    const chains = chainsToShow();
+    const all = chainsToShow();
+    const chains = all.slice(0, MAX_CHAINS);
     if (!chains.length) {
       container.append(el("p", { class: "empty", text: "No linked incidents in this range." }));
     }
     for (const chain of chains) container.append(renderChain(chain));
+    if (all.length > chains.length || linksMatched > rangeChains.reduce((n, c) => n + c.links.length, 0)) {
+      container.append(
+        el("p", {
+          class: "empty",
+          text: `Showing ${plural(chains.length, "chain")} of the ${number(linksMatched)} links in this range: narrow the range or the filters to see them all.`,
+        }),
+      );
+    }
     const selected = container.querySelector(".chain.is-selected");
     // Scroll the panel (not the page) to the selected chain's head.
     if (selected) container.scrollTop = selected.offsetTop - 4;
@@ -135,7 +148,7 @@ export function createChains({ container, api, status, palette, store, onSelect,
     onLinks(links);
   }
 
-  let allLinks = null;
+  let linksMatched = 0;
 
   /** Links grouped into connected sequences, each {incidents (date order), links}. */
   function group(links) {
@@ -171,19 +184,16 @@ export function createChains({ container, api, status, palette, store, onSelect,
     }));
   }
 
-  /** The chains of the range: links with an end in it, grouped. */
+  /** The chains of the range: the links with an incident of the filters at either end, grouped. */
   async function loadRange(state) {
     rangeController?.abort();
     const mine = new AbortController();
     rangeController = mine;
-    if (!allLinks) {
-      allLinks = await status.track("chains", () => api.links({ signal: mine.signal }), () => loadRange(store()));
-      if (!allLinks || mine !== rangeController) return;
-    }
-    const start = state.start || "0000-01-01";
-    const end = state.end || "9999-12-31";
-    const within = (day) => day >= start && day <= end;
-    rangeChains = group(allLinks.filter((link) => within(link.incident.occurred_on) || within(link.prior.occurred_on)));
+    const params = apiParams(state, { without: ["bbox"] });
+    const page = await status.track("chains", () => api.links(params, { signal: mine.signal }), () => loadRange(store()));
+    if (!page || mine !== rangeController) return;
+    linksMatched = page.count;
+    rangeChains = group(page.results);
     render();
   }
 
