@@ -1,7 +1,10 @@
+import functools
+from importlib import import_module
+
 import pytest
 from rest_framework.test import APIClient
 
-from .celery_worker import acled_server, celery_worker, editors_group  # noqa: F401 (fixtures)
+from .celery_worker import acled_server, celery_worker  # noqa: F401 (fixtures)
 from .chromium import CHROMIUM, CHROMIUM_ARGS
 from .factories import EditorFactory, UserFactory
 
@@ -50,3 +53,32 @@ def _media_root(tmp_path_factory):
     from django.conf import settings
 
     settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))
+
+
+@functools.cache
+def _migration_apps():
+    from django.db import connection
+    from django.db.migrations.loader import MigrationLoader
+
+    return MigrationLoader(connection).project_state().apps
+
+
+def restore_migration_data() -> None:
+    """Write again what the data migrations wrote (the Editors group, the beat schedules); idempotent."""
+    apps = _migration_apps()
+    import_module("events.migrations.0002_editors_group").create_editors_group(apps, None)
+    import_module("events.migrations.0005_background_jobs_setup").setup(apps, None)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """--reuse-db keeps the test database from run to run, and a transactional test's flush empties it of
+    what migrations wrote; put that back so every run starts as a fresh database would."""
+    with django_db_blocker.unblock():
+        restore_migration_data()
+
+
+@pytest.fixture
+def editors_group(transactional_db):
+    """For transactional tests, which run after another's flush."""
+    restore_migration_data()

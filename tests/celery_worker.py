@@ -1,0 +1,233 @@
+"""A real Celery worker process for the job tests, and the local servers that stand in for the internet.
+
+The worker is `.venv/bin/celery -A config worker`, started once per session against the test database and
+the test run's Redis (REDIS_URL), so everything a test commits is what the worker sees. The ACLED API and
+the webhook receivers are http.server instances on loopback. Fixtures are imported by tests/conftest.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, quote, urlsplit
+
+import pytest
+
+from .servers import ROOT, VENV_BIN, make_tempdir, wait_for
+
+# The worker's settings: a short visibility timeout so a task of a killed worker is handed out again
+# within seconds, small chunks so an import has many commits to be killed between, and quick retries.
+VISIBILITY_TIMEOUT = 4
+WORKER_ENV = {
+    "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT),
+    "CELERY_RESTORE_INTERVAL": "1",
+    "IMPORT_CHUNK_SIZE": "500",
+    "WEBHOOK_RETRY_BASE_SECONDS": "1",
+    "WEBHOOK_TIMEOUT_SECONDS": "5",
+    "ACLED_PAGE_SIZE": "3",
+    "ACLED_API_KEY": "test-token",
+    "ACLED_QUERY": "iso=368",
+}
+JOB_TIMEOUT = 180.0
+
+
+def database_url() -> str:
+    """The test database (pytest-django has switched the connection to it) as a DATABASE_URL."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    credentials = quote(db["USER"], safe="") + (f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else "")
+    host = quote(db["HOST"] or "", safe="")
+    return f"postgis://{credentials}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+class Worker:
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.env = env
+        self.log = log
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        offset = self.log.stat().st_size if self.log.exists() else 0
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(
+                [str(VENV_BIN / "celery"), "-A", "config", "worker", "--loglevel=INFO", "--concurrency=2",
+                 "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"jobs-tests-{os.getpid()}@%h"],
+                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group, so kill() reaches the pool children too
+            )  # fmt: skip
+        wait_for(lambda: self._ready(offset), "the Celery worker to be ready", timeout=60)
+
+    def _ready(self, offset: int) -> bool:
+        if self.process.poll() is not None:
+            raise RuntimeError(f"the Celery worker exited:\n{self.log.read_text()[-3000:]}")
+        with open(self.log, "rb") as log:
+            log.seek(offset)
+            return b" ready." in log.read()
+
+    def kill(self) -> None:
+        """kill -9 of the whole worker: the main process and every pool process, mid-task."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+        self.process = None
+
+    def stop(self) -> None:
+        if self.process is not None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+            self.process = None
+
+
+class _Server:
+    """An http.server on a free loopback port, serving from a thread."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd.owner = self
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}/"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class _QuietHandler(BaseHTTPRequestHandler):
+    def log_message(self, format, *args):  # the test output is not the place for an access log
+        pass
+
+    def send_json(self, status: int, body) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class _AcledHandler(_QuietHandler):
+    def do_GET(self):
+        server: AcledServer = self.server.owner
+        params = {key: values[-1] for key, values in parse_qs(urlsplit(self.path).query).items()}
+        server.requests.append(
+            {"path": urlsplit(self.path).path, "authorization": self.headers["Authorization"], **params}
+        )
+        if self.headers["Authorization"] != "Bearer test-token":
+            self.send_json(403, {"success": False, "error": "bad token"})
+            return
+        since = int(params.get("timestamp", 0))
+        limit, page = int(params.get("limit", 5000)), int(params.get("page", 1))
+        # As ACLED: the rows changed at or after `timestamp`, newest event first, a page at a time.
+        rows = sorted(
+            (row for row in server.rows if int(row["timestamp"]) >= since),
+            key=lambda row: (row["event_date"], row["event_id_cnty"]),
+            reverse=True,
+        )
+        data = rows[(page - 1) * limit : page * limit]
+        self.send_json(200, {"status": 200, "success": True, "count": len(data), "data": data})
+
+
+class AcledServer(_Server):
+    """Serves `rows` as an ACLED-compatible API: bearer token, `timestamp` (>=), `limit` and `page`."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict] = []
+        self.requests: list[dict] = []
+        super().__init__(_AcledHandler)
+
+
+class _WebhookHandler(_QuietHandler):
+    def do_POST(self):
+        server: WebhookReceiver = self.server.owner
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with server.lock:
+            status = server.answers.pop(0) if server.answers else 200
+            server.received.append(Received(self.path, dict(self.headers), body, status))
+        self.send_json(status, {"ok": status < 300})
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    answered: int
+
+    def json(self):
+        return json.loads(self.body)
+
+
+class WebhookReceiver(_Server):
+    """Answers POSTs with the statuses in `answers` in turn (then 200), and keeps what it received."""
+
+    def __init__(self, answers: list[int] | None = None) -> None:
+        self.answers = list(answers or [])
+        self.received: list[Received] = []
+        self.lock = threading.Lock()
+        super().__init__(_WebhookHandler)
+
+
+# --- fixtures ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def acled_server() -> Iterator[AcledServer]:
+    server = AcledServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker, acled_server) -> Iterator[Worker]:
+    """One worker for the session, on the test database and this run's Redis database."""
+    import redis
+    from django.conf import settings
+
+    # Messages left by an earlier run (a killed worker's unacked tasks) would be handed to this worker.
+    broker = redis.Redis.from_url(settings.REDIS_URL)
+    broker.delete("celery", "unacked", "unacked_index", "unacked_mutex")
+    directory = make_tempdir("posture-worker-")
+    env = {
+        **os.environ,
+        **WORKER_ENV,
+        "DATABASE_URL": database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "ACLED_API_URL": acled_server.url + "api/acled/read",
+        "DJANGO_ALLOW_ASYNC_UNSAFE": "true",
+    }
+    env.pop("TEST_DATABASE_NAME", None)
+    worker = Worker(env, directory / "worker.log")
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+def wait_until(predicate, what: str, timeout: float = JOB_TIMEOUT):
+    return wait_for(predicate, what, timeout=timeout, interval=0.05)
+
+
+def wait_for_job(job_id: int, timeout: float = JOB_TIMEOUT):
+    from events.models import ImportJob
+
+    def finished():
+        job = ImportJob.objects.get(pk=job_id)
+        return job if job.finished else None
+
+    return wait_until(finished, f"import #{job_id} to finish", timeout)

@@ -1,0 +1,189 @@
+"""Imports run by a real Celery worker: exact counts, a kill -9 mid-import, re-imports, bad rows.
+
+The worker (tests/celery_worker.py) works on the test database, so these tests commit (transaction=True).
+"""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.contrib.gis.geos import Point
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db.models import Count, Sum
+from rest_framework.authtoken.models import Token
+
+from events.models import Casualty, ImportJob, Incident, Involvement
+from posture.models import Actor
+
+from .acled_rows import acled_rows, write_acled_csv
+from .celery_worker import wait_for_job, wait_until
+from .factories import BaseFactory, EditorFactory
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+ROWS = 10_000
+
+
+@pytest.fixture
+def editor(editors_group):
+    return EditorFactory()
+
+
+@pytest.fixture
+def editor_api(editor):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=editor).key}")
+    return client
+
+
+@pytest.fixture
+def ayn_al_asad(editors_group):
+    return BaseFactory(name="Ayn al-Asad", slug="ayn-al-asad", location=Point(42.4412, 33.7856, srid=4326))
+
+
+@pytest.fixture(scope="module")
+def acled_file(tmp_path_factory):
+    rows = acled_rows(ROWS)
+    return write_acled_csv(tmp_path_factory.mktemp("acled") / "acled-10000.csv", rows), rows
+
+
+def upload(client, path, **fields):
+    with open(path, "rb") as f:
+        return client.post("/api/v1/imports/", {"file": f, **fields}, format="multipart")
+
+
+def test_an_import_of_10000_acled_rows_has_exactly_the_right_counts(
+    celery_worker, editor_api, editor, ayn_al_asad, acled_file
+):
+    path, rows = acled_file
+
+    response = upload(editor_api, path)
+
+    assert response.status_code == 202, response.content
+    assert response["Location"].endswith(f"/api/v1/imports/{response.json()['id']}/")
+    job = wait_for_job(response.json()["id"])
+    assert (job.status, job.rows_total, job.rows_done) == (ImportJob.Status.DONE, ROWS, ROWS)
+    assert job.counts() == {"created": ROWS, "updated": 0, "unchanged": 0, "failed": 0}
+    imported = Incident.objects.filter(dataset="acled")
+    assert imported.count() == ROWS
+    assert imported.values("external_id").distinct().count() == ROWS
+    assert imported.filter(status=Incident.Status.PUBLISHED, created_by=editor).count() == ROWS
+    # Actors matched by name (or created once), two roles per row, and the derived figures in place.
+    assert Actor.objects.filter(name="Kataib Hezbollah").count() == 1
+    expected_involvements = sum(1 + bool(r["assoc_actor_1"]) + bool(r["actor2"]) for r in rows)
+    assert Involvement.objects.filter(incident__dataset="acled").count() == expected_involvements
+    assert imported.aggregate(total=Sum("fatalities_best"))["total"] == sum(int(r["fatalities"]) for r in rows)
+    assert imported.filter(nearest_base=ayn_al_asad, nearest_base_km__gt=0).count() == ROWS
+    # Every row has its history record, by the uploader.
+    assert Incident.history.filter(history_type="+", history_user=editor).count() == ROWS
+    # The progress is visible in the API.
+    detail = editor_api.get(f"/api/v1/imports/{job.pk}/").json()
+    assert (detail["status"], detail["rows_done"], detail["rows_total"], detail["percent"]) == ("done", ROWS, ROWS, 100)
+    assert detail["counts"] == {"created": ROWS, "updated": 0, "unchanged": 0, "failed": 0}
+    assert detail["row_errors"] == []
+
+    # The same file again, from the command line: nothing changes, and the counts say so.
+    out = io.StringIO()
+    call_command("import_incidents", str(path), "--wait", stdout=out)
+
+    again = ImportJob.objects.latest("id")
+    assert again.counts() == {"created": 0, "updated": 0, "unchanged": ROWS, "failed": 0}
+    assert f"{ROWS:,} of {ROWS:,} rows (100%)" in out.getvalue()
+    assert imported.count() == ROWS
+    assert Incident.history.count() == ROWS
+
+
+def test_kill_9_of_the_worker_mid_import_then_a_restart_leaves_every_row_exactly_once(
+    celery_worker, editor_api, ayn_al_asad, acled_file
+):
+    path, rows = acled_file
+    job_id = upload(editor_api, path).json()["id"]
+
+    # Kill the whole worker (main process and pool) as soon as some chunks have committed.
+    wait_until(lambda: 0 < ImportJob.objects.get(pk=job_id).rows_done < ROWS, "the import to be part-way", timeout=120)
+    celery_worker.kill()
+    part_way = ImportJob.objects.get(pk=job_id)
+    assert part_way.status == ImportJob.Status.RUNNING
+    assert 0 < part_way.rows_done < ROWS
+    assert Incident.objects.filter(dataset="acled").count() == part_way.created_count == part_way.rows_done
+
+    # Redis hands the unacknowledged task to the next worker once its visibility timeout has passed.
+    celery_worker.start()
+    job = wait_for_job(job_id)
+
+    assert job.status == ImportJob.Status.DONE
+    assert (job.rows_done, job.created_count, job.failed_count) == (ROWS, ROWS, 0)
+    imported = Incident.objects.filter(dataset="acled")
+    assert imported.count() == ROWS
+    duplicates = imported.values("external_id").annotate(n=Count("id")).filter(n__gt=1)
+    assert not duplicates.exists()
+    assert Incident.history.filter(history_type="+").count() == ROWS
+    expected_casualties = sum(1 for r in rows if r["fatalities"] != "0")
+    assert Casualty.objects.filter(incident__dataset="acled").count() == expected_casualties
+
+
+def test_a_changed_row_is_updated_with_history_and_the_rest_left_alone(celery_worker, editor_api, tmp_path):
+    rows = acled_rows(20, seed=11)
+    first = wait_for_job(upload(editor_api, write_acled_csv(tmp_path / "a.csv", rows)).json()["id"])
+    assert first.counts()["created"] == 20
+    rows[3] = {**rows[3], "notes": "Corrected: two rockets, not ten.", "fatalities": "3", "timestamp": "1700000000"}
+
+    job = wait_for_job(upload(editor_api, write_acled_csv(tmp_path / "b.csv", rows)).json()["id"])
+
+    assert job.counts() == {"created": 0, "updated": 1, "unchanged": 19, "failed": 0}
+    changed = Incident.objects.get(dataset="acled", external_id=rows[3]["event_id_cnty"])
+    assert changed.summary.startswith("Corrected: two rockets, not ten.")
+    assert changed.fatalities_best == 3
+    assert [h.history_type for h in changed.history.order_by("history_id")] == ["+", "~"]
+    assert changed.history.latest().history_change_reason == f"Import #{job.pk}"
+    assert Incident.history.filter(history_type="~").count() == 1
+
+
+def test_bad_rows_are_listed_with_row_external_id_and_reason_and_the_good_rows_land(
+    celery_worker, editor, tmp_path, client
+):
+    rows = acled_rows(8, seed=3)
+    rows[1]["event_date"] = "2021-02-30"
+    rows[2]["latitude"] = "95.5"
+    rows[3]["event_type"] = "Picnic"
+    rows[4]["event_id_cnty"] = ""
+    rows[5]["event_id_cnty"] = rows[0]["event_id_cnty"]  # the same event twice in one file
+    path = write_acled_csv(tmp_path / "bad.csv", rows)
+    client.force_login(editor)
+
+    # Uploaded in the admin, where the editor then follows it.
+    with open(path, "rb") as f:
+        response = client.post("/admin/events/importjob/add/", {"file": f, "format": "", "dataset": ""})
+    assert response.status_code == 302
+    job = wait_for_job(ImportJob.objects.latest("id").pk)
+
+    assert (job.status, job.via, job.created_by) == (ImportJob.Status.DONE, "admin", editor)
+    assert job.counts() == {"created": 3, "updated": 0, "unchanged": 0, "failed": 5}
+    errors = [(e.row, e.external_id, e.reason) for e in job.row_errors.all()]
+    assert errors == [
+        (3, rows[1]["event_id_cnty"], "event_date: '2021-02-30' is not a date (use YYYY-MM-DD)"),
+        (4, rows[2]["event_id_cnty"], "latitude: 95.5 is outside -90..90"),
+        (5, rows[3]["event_id_cnty"], "event_type: 'Picnic' is not an ACLED event type"),
+        (6, "", "event_id_cnty: missing"),
+        (7, rows[0]["event_id_cnty"], "external id already on row 2 of this file"),
+    ]
+    good = {rows[i]["event_id_cnty"] for i in (0, 6, 7)}
+    assert set(Incident.objects.values_list("external_id", flat=True)) == good
+    page = client.get(f"/admin/events/importjob/{job.pk}/change/").content.decode()
+    assert "8 of 8 rows (100%)" in page
+    assert "is not an ACLED event type" in page
+    report = client.get(f"/admin/events/importjob/{job.pk}/errors.csv").content.decode()
+    assert report.splitlines()[0] == "row,external_id,reason"
+    assert len(report.splitlines()) == 6
+
+    # The command line says so in its exit status.
+    err = io.StringIO()
+    with pytest.raises(CommandError) as failed:
+        call_command("import_incidents", str(path), "--wait", stdout=io.StringIO(), stderr=err)
+    assert failed.value.returncode == 1
+    assert "5 row(s) of import" in str(failed.value)
+    assert f"row 5 ({rows[3]['event_id_cnty']}): event_type: 'Picnic' is not an ACLED event type" in err.getvalue()
