@@ -23,7 +23,7 @@ from typing import IO, Any
 
 import pycountry
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DataError, IntegrityError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from posture.countries import code_for_name
@@ -730,6 +730,17 @@ def check_file(stream: IO[bytes], fmt: str) -> None:
 
 def run_import(job_id: int) -> ImportJob | None:
     """Process an ImportJob from its last committed chunk to the end. Safe to run twice, even at once."""
+    try:
+        return _run_import(job_id)
+    except (OperationalError, InterfaceError):
+        raise  # the database went away: the job stays open, and beat's resume_stalled_imports retries it
+    except Exception as exc:
+        log.exception("Import #%s stopped", job_id)
+        _fail(job_id, f"The import stopped on an unexpected error: {exc}")
+        raise
+
+
+def _run_import(job_id: int) -> ImportJob | None:
     job = ImportJob.objects.filter(pk=job_id).first()
     if job is None or job.finished:
         return job
@@ -789,7 +800,7 @@ def import_chunk(job: ImportJob, chunk: list[Record], context: actions.ImportCon
     problems = [r for r in chunk if isinstance(r, RowProblem)]
     try:
         outcome = actions.import_incidents(parsed, context=context)
-    except DatabaseError:
+    except (IntegrityError, DataError):
         # Something the parsers let through and the database refused: find the culprits one row at a time.
         log.exception("Import #%s: a chunk failed; importing its rows one at a time", job.pk)
         context.reload()
@@ -797,7 +808,7 @@ def import_chunk(job: ImportJob, chunk: list[Record], context: actions.ImportCon
         for record in parsed:
             try:
                 outcome += actions.import_incidents([record], context=context)
-            except DatabaseError as exc:
+            except (IntegrityError, DataError) as exc:
                 context.reload()
                 problems.append(RowProblem(record.row, record.external_id, f"refused by the database: {exc}"))
     if problems:

@@ -86,6 +86,12 @@ def _sync() -> ImportJob:
     state, _ = SyncState.objects.get_or_create(name=STATE_NAME)
     since = state.last_timestamp
     now = timezone.now()
+    # A run whose worker died left its job open; this run holds the lock, so no other run is alive.
+    ImportJob.objects.filter(format=ImportJob.Format.ACLED_API, status=ImportJob.Status.RUNNING).update(
+        status=ImportJob.Status.FAILED,
+        message="Interrupted (the worker stopped); the next run took over.",
+        finished_at=now,
+    )
     job = ImportJob.objects.create(
         format=ImportJob.Format.ACLED_API,
         via=ImportJob.Via.SYNC,
@@ -125,11 +131,16 @@ def _sync() -> ImportJob:
                     importing.import_chunk(job, records, context)
             if len(rows) < settings.ACLED_PAGE_SIZE:
                 break
-    except (SyncError, requests.RequestException) as exc:
+    except Exception as exc:
         log.warning("ACLED sync #%s failed: %s", job.pk, exc)
+        message = str(exc) if isinstance(exc, SyncError) else f"{type(exc).__name__}: {exc}"
         finished = timezone.now()
-        ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.FAILED, message=str(exc), finished_at=finished)
-        SyncState.objects.filter(pk=state.pk).update(last_error=str(exc))
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=ImportJob.Status.FAILED, message=message, finished_at=finished
+        )
+        SyncState.objects.filter(pk=state.pk).update(last_error=message)
+        if not isinstance(exc, SyncError):
+            raise
         job.refresh_from_db()
         return job
     finished = timezone.now()
