@@ -12,7 +12,6 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db import connection
 from django.db.models import Max, Min, QuerySet
 from django.http import QueryDict
 from django.urls import reverse
@@ -41,6 +40,7 @@ from events.api.params import INCIDENT_FILTER_NAMES, ORDERINGS, PageRequest, Que
 from events.api.params import read_page as read_page_params
 from events.api.views import INCIDENT_SOURCES
 from events.models import Incident
+from ops.routers import read_connection
 from posture.api import BASE_FEATURE, BASE_JOINS, BASE_ORDERINGS, BASE_SOURCES, base_page, base_queryset
 from posture.models import Base
 
@@ -167,7 +167,7 @@ def _extent(collection: Collection, user) -> dict | None:
         + exact
         + ") AS x)) AS e) AS extent"
     )
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(sql.sql, sql.params)
         box = cursor.fetchone()
     extent: dict = {}

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextvars import ContextVar
 
-from django.db import connections
+from django.db import connections, router
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.http import HttpRequest, HttpResponse
 
 REPLICA = "replica"
@@ -33,6 +34,15 @@ class ReplicaReadsMiddleware:
             return self.get_response(request)
         finally:
             _replica_reads.reset(token)
+
+
+def read_connection(model=None) -> BaseDatabaseWrapper:
+    """The connection a public read goes to: the replica when the router says so, else the primary.
+
+    Raw SQL (`connection.cursor()`) bypasses the router; the query builders that write their own SQL
+    for the API (GeoJSON, timeline, conditional GET, OGC) take their cursor from here instead.
+    """
+    return connections[router.db_for_read(model)]
 
 
 class PrimaryReplicaRouter:

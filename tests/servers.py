@@ -88,6 +88,17 @@ class Postgres:
         with open(self.data / "pg_hba.conf", "a") as hba:
             hba.write("local replication all trust\n")
 
+    def init_standby_of(self, primary: Postgres) -> None:
+        """A streaming replica of `primary` (pg_basebackup -R), listening on its own socket and port."""
+        if os.geteuid() == 0:
+            shutil.chown(self.directory, "postgres")
+        self._run(
+            str(pg_bin() / "pg_basebackup"), "-h", str(primary.directory), "-p", str(primary.port), "-U", primary.user,
+            "-D", str(self.data), "-R", "-X", "stream", "-c", "fast",
+        )  # fmt: skip
+        with open(self.data / "postgresql.conf", "a") as conf:
+            conf.write(f"port = {self.port}\nunix_socket_directories = '{self.directory}'\n")
+
     def start(self) -> None:
         self._run(
             str(pg_bin() / "pg_ctl"), "-D", str(self.data), "-l", str(self.directory / "server.log"), "-w", "start"

@@ -406,6 +406,89 @@ def test_with_redis_stopped_reads_answer_saves_commit_and_the_jobs_run_later(sta
     assert Receiver.received[0]["incident"]["title"] == title
 
 
+# --- Scale-out: a read replica ---------------------------------------------------------------------
+
+
+PUBLIC_READS = [
+    "/api/v1/bases/",
+    "/api/v1/timeline/?bucket=month",
+    "/api/v1/links/",
+    "/api/v1/deployments/?latest=true",
+    "/api/v1/actors/",
+    "/api/v1/incidents/?format=csv",
+    "/ogc/collections/incidents/items?limit=3",
+    "/ogc/collections/incidents",
+]
+
+
+@pytest.fixture(scope="module")
+def replica(stack):
+    """A streaming replica of the stack's database, and a second gunicorn with DATABASE_REPLICA_URL."""
+    (stack.directory / "replica").mkdir()
+    (stack.directory / "replica-web").mkdir()
+    standby = Postgres(stack.directory / "replica", port=stack.postgres.port + 1)
+    standby.init_standby_of(stack.postgres)
+    standby.start()
+    own = ("GUNICORN_BIND", "GUNICORN_ACCESS_LOG", "HOME")
+    env = {k: v for k, v in stack.web.env.items() if k not in own} | {"DATABASE_REPLICA_URL": standby.url("posture")}
+    web = WebServer(stack.directory / "replica-web", env)
+    web.start()
+    yield standby, web
+    web.stop()
+    standby.stop()
+
+
+def test_public_reads_are_served_by_the_replica_even_with_the_primary_stopped(stack, replica):
+    standby, web = replica
+    incident = stack.sql("SELECT min(id) FROM events_incident WHERE status = 'published'")
+    assert web.get("/readyz").json()["checks"] == {"database": "ok", "database:replica": "ok", "redis": "ok"}
+
+    stack.postgres.stop()
+    try:
+        listed = web.get(API)
+        detail = web.get(f"/api/v1/incidents/{incident}/")
+        others = {path: web.get(path) for path in PUBLIC_READS}
+        ready = web.get("/readyz")
+        # A write needs the primary, replica or not.
+        write = web.request(
+            "PATCH",
+            f"/api/v1/incidents/{incident}/",
+            body=json.dumps({"properties": {"weapon": "rockets"}}).encode(),
+            headers={"Authorization": f"Token {stack.token}", "Content-Type": "application/json"},
+        )
+    finally:
+        stack.postgres.start()
+
+    assert listed.status == 200
+    assert listed.json()["numberReturned"] == 5
+    assert detail.status == 200
+    assert detail.json()["id"] == incident
+    assert {path: response.status for path, response in others.items()} == dict.fromkeys(PUBLIC_READS, 200)
+    assert others["/api/v1/incidents/?format=csv"].text.startswith("event_id_cnty,")
+    assert ready.status == 503
+    assert ready.json()["failed"] == ["database"]
+    assert write.status == 503
+    wait_for(lambda: web.get("/readyz").status == 200, "the primary to be back")
+
+
+def test_editors_write_to_the_primary_and_the_replica_follows(stack, replica):
+    standby, web = replica
+    title = f"Written through the replica-enabled site {dt.datetime.now():%H%M%S%f}"
+    session = Session(web)
+    session.login(*EDITOR)
+    token = session.csrf_token("/admin/events/incident/add/")
+    source_id = str(stack.sql("SELECT min(id) FROM posture_source"))
+
+    saved = session.request("POST", "/admin/events/incident/add/", incident_form(token, source_id, title))
+
+    assert saved.status == 302
+    assert stack.sql("SELECT count(*) FROM events_incident WHERE title = %s", (title,)) == 1
+    with standby.connect("posture") as connection:
+        assert connection.execute("SELECT pg_is_in_recovery()").fetchone()[0] is True
+    new_id = stack.sql("SELECT id FROM events_incident WHERE title = %s", (title,))
+    wait_for(lambda: web.get(f"/api/v1/incidents/{new_id}/").status == 200, "the replica to catch up")
+
+
 # --- Backup ----------------------------------------------------------------------------------------
 
 COUNTED_TABLES = (

@@ -29,11 +29,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pycountry
-from django.db import connection
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 
 from events.models import ACLED_TYPES, KIND_CATEGORY, Involvement, Kind
+from ops.routers import read_connection
 
 from .geojson import GEOJSON, Fragment, date_label, incident_page, labels_json
 from .params import MAX_LIMIT, PageRequest
@@ -126,9 +126,12 @@ def csv_download(incidents: QuerySet, page: PageRequest) -> StreamingHttpRespons
         + f" ORDER BY page.{key} {direction}, page.id {direction}) TO STDOUT WITH (FORMAT csv, HEADER true)"
     )
 
+    # Chosen now: the rows stream after the view has returned, outside the request's routing.
+    db = read_connection()
+
     def blocks():
         # The psycopg cursor itself: Django's debug wrapper takes no COPY parameters.
-        with connection.cursor() as cursor, cursor.cursor.copy(sql.sql, sql.params) as copy:
+        with db.cursor() as cursor, cursor.cursor.copy(sql.sql, sql.params) as copy:
             for block in copy:
                 yield bytes(block)
 

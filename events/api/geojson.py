@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.core.exceptions import EmptyResultSet
-from django.db import connection
 from django.db.models import Q, QuerySet
 
 from events.models import KIND_CATEGORY, Category, DatePrecision, Involvement, Kind
+from ops.routers import read_connection
 
 from .params import Cursor, PageRequest
 
@@ -158,7 +158,7 @@ def incident_detail_feature(incidents: QuerySet, pk: int) -> dict | None:
     except EmptyResultSet:  # an id beyond bigint: Django knows nothing can match
         return None
     sql = "SELECT " + incident_feature(detail=True) + "::text FROM (" + ids + ") AS page " + INCIDENT_DETAIL_JOINS
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(sql.sql, sql.params)
         row = cursor.fetchone()
     return json.loads(row[0]) if row else None
@@ -222,7 +222,7 @@ def feature_page(
         + ") AS s) AS page "
         + joins
     )
-    with connection.cursor() as db:
+    with read_connection().cursor() as db:
         db.execute(sql.sql, sql.params)
         matched_count, fetched, features, near, far = db.fetchone()
     has_more = fetched > page.limit
@@ -356,6 +356,6 @@ def clusters(incidents: QuerySet, zoom: int, limit: int) -> bytes:
         + Fragment(") AS r GROUP BY floor(r.lon / %s), floor(r.lat / %s)", (cell, cell))
         + Fragment(" ORDER BY count(*) DESC, min(r.id) LIMIT %s) AS g) AS c", (limit + 1,))
     )
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(sql.sql, sql.params)
         return cursor.fetchone()[0].encode()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
-from django.db import connection
 from django.http import HttpResponse
 from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import http_date
@@ -15,6 +14,8 @@ from rest_framework.metadata import SimpleMetadata
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView, exception_handler
+
+from ops.routers import read_connection
 
 from .params import QueryReader
 
@@ -183,7 +184,7 @@ def last_changed(tables: list[tuple[str, str]]) -> dt.datetime | None:
     on the live table cannot see.
     """
     parts = [f"(SELECT max({column}) FROM {table})" for table, column in tables]
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(f"SELECT GREATEST({', '.join(parts)})")
         return cursor.fetchone()[0]
 

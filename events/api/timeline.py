@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from django.db import connection
 from django.db.models import QuerySet
 
 from events.models import Kind
+from ops.routers import read_connection
 
 from .geojson import Fragment
 
@@ -51,6 +51,6 @@ def timeline(incidents: QuerySet, bucket: str) -> bytes:
         + "'total', f.total, 'casualties', f.casualties, 'fatalities', f.fatalities) ORDER BY f.start), '[]'::json)"
         + " FROM filled AS f))::text"
     )
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(sql.sql, sql.params)
         return cursor.fetchone()[0].encode()
