@@ -127,3 +127,38 @@ class TestLinksByIncidentFilters:
     def test_the_query_count_does_not_grow_with_the_links(self, client, links, django_assert_num_queries):
         with django_assert_num_queries(3):  # count, page, sources of the page
             client.get(self.URL, {"start": "2020-01-01"})
+
+
+class TestClustersAreKeptWhileTheDataIsUnchanged:
+    URL = "/api/v1/incidents/clusters/"
+
+    def test_a_repeat_costs_one_query_and_a_change_is_seen_at_once(self, client, django_assert_num_queries):
+        IncidentFactory.create_batch(3)
+        first = client.get(self.URL, {"zoom": "6"})
+
+        with django_assert_num_queries(1):  # the data's version; the body comes from the cache
+            again = client.get(self.URL, {"zoom": "6"})
+        IncidentFactory()
+        changed = client.get(self.URL, {"zoom": "6"})
+
+        assert again.content == first.content
+        assert first.json()["numberMatched"] == 3
+        assert changed.json()["numberMatched"] == 4
+
+    def test_a_deletion_is_seen_at_once(self, client):
+        doomed, _ = IncidentFactory.create_batch(2)
+        client.get(self.URL, {"zoom": "6"})
+
+        doomed.delete()
+
+        assert client.get(self.URL, {"zoom": "6"}).json()["numberMatched"] == 1
+
+    def test_drafts_cached_for_an_editor_never_reach_the_public(self, client, editor):
+        IncidentFactory()
+        IncidentFactory(status=Incident.Status.DRAFT)
+        client.force_login(editor)
+        assert client.get(self.URL, {"zoom": "6"}).json()["numberMatched"] == 2
+
+        client.logout()
+
+        assert client.get(self.URL, {"zoom": "6"}).json()["numberMatched"] == 1

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Callable
+
+from django.core.cache import cache
 from django.db import IntegrityError
 from django.db.models import F, Q
 from django.shortcuts import get_object_or_404
@@ -42,6 +47,10 @@ INCIDENT_SOURCES = [
     (Actor.history.model._meta.db_table, "history_date"),
     (Base.history.model._meta.db_table, "history_date"),
 ]
+
+
+# The key changes with the data, so this only bounds how long an unused body takes up memory.
+CLUSTERS_CACHE_SECONDS = 6 * 3600
 
 
 def write_error(error: IntegrityError) -> exceptions.ValidationError:
@@ -97,8 +106,26 @@ class IncidentViewSet(ApiMixin, viewsets.GenericViewSet):
         reader.check()
         if early := self.not_modified(request):
             return early
-        body = clusters(filters.apply(self.get_queryset()), 5 if zoom is None else zoom, limit)
+        body = self._cached_clusters(
+            request, lambda: clusters(filters.apply(self.get_queryset()), 5 if zoom is None else zoom, limit)
+        )
         return bytes_response(body, GEOJSON)
+
+    def _cached_clusters(self, request, build: Callable[[], bytes]) -> bytes:
+        """Clusters are a scan of every matching row, and every visitor of the dashboard starts with the same
+        default view: the body is kept while the data is unchanged. The key holds the data's version (which
+        sees deletions, through the history tables), the query, and whether the user sees drafts, so a body
+        is never served stale nor to someone who may not see it."""
+        version = self.last_modified()
+        if version is None:
+            return build()
+        raw = json.dumps([sorted(request.GET.lists()), version.isoformat(), sees_drafts(request.user)])
+        key = "api-clusters:" + hashlib.sha256(raw.encode()).hexdigest()
+        body = cache.get(key)
+        if body is None:
+            body = build()
+            cache.set(key, body, CLUSTERS_CACHE_SECONDS)
+        return body
 
     def retrieve(self, request, pk: str):
         feature = incident_detail_feature(self.get_queryset(), int(pk))
