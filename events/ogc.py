@@ -26,12 +26,12 @@ from rest_framework.views import exception_handler
 from events.api import docs
 from events.api.geojson import (
     GEOJSON,
-    INCIDENT_JOINS,
+    INCIDENTS,
+    FeatureSpec,
     Fragment,
     Page,
     feature_collection,
     feature_page,
-    incident_feature,
     incident_page,
     page_links,
 )
@@ -41,7 +41,7 @@ from events.api.params import read_page as read_page_params
 from events.api.views import INCIDENT_SOURCES
 from events.models import Incident
 from ops.routers import read_connection
-from posture.api import BASE_FEATURE, BASE_JOINS, BASE_ORDERINGS, BASE_SOURCES, base_page, base_queryset
+from posture.api import BASE_ORDERINGS, BASE_SOURCES, BASES, base_page, base_queryset
 from posture.models import Base
 
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
@@ -90,8 +90,7 @@ class Collection:
     description: str
     rows: Callable[[QueryReader, object], QuerySet]
     page: Callable[[QuerySet, PageRequest], Page]
-    feature: Fragment
-    joins: Fragment
+    spec: FeatureSpec
     orderings: dict
     sources: list
     extra_parameters: set[str]
@@ -120,8 +119,7 @@ COLLECTIONS = {
         ),
         rows=_incident_rows,
         page=incident_page,
-        feature=incident_feature(),
-        joins=INCIDENT_JOINS,
+        spec=INCIDENTS,
         orderings={"-occurred_on": ORDERINGS["-occurred_on"]},
         sources=INCIDENT_SOURCES,
         extra_parameters=INCIDENT_FILTER_NAMES - {"start", "end"},
@@ -132,8 +130,7 @@ COLLECTIONS = {
         description="Bases and other sites used by foreign forces, with current status and troop levels.",
         rows=_base_rows,
         page=base_page,
-        feature=BASE_FEATURE,
-        joins=BASE_JOINS,
+        spec=BASES,
         orderings=BASE_ORDERINGS,
         sources=BASE_SOURCES,
         extra_parameters={"country"},
@@ -335,7 +332,7 @@ class ItemView(OgcView):
             raise exceptions.NotFound(f"There is no feature {feature_id!r} in {collection.id}.")
         rows = collection.rows(QueryReader(QueryDict()), request.user).filter(pk=int(feature_id))
         only = PageRequest(ordering=next(iter(collection.orderings)), limit=1, sort_field="id", descending=False)
-        result = feature_page(rows, only, feature=collection.feature, joins=collection.joins, count=False)
+        result = feature_page(rows, only, collection.spec, count=False)
         if not result.returned:
             raise exceptions.NotFound(f"There is no feature {feature_id} in {collection.id}.")
         (feature,) = json.loads(result.features)

@@ -14,6 +14,7 @@ from rest_framework.permissions import AllowAny, DjangoModelPermissionsOrAnonRea
 from events.api import docs
 from events.api.geojson import (
     GEOJSON,
+    FeatureSpec,
     Page,
     feature_collection,
     feature_page,
@@ -59,8 +60,7 @@ BASE_FEATURE = (
 )
 
 BASE_JOINS = (
-    """JOIN posture_base AS b ON b.id = page.id
-    LEFT JOIN LATERAL (
+    """LEFT JOIN LATERAL (
         SELECT s.status FROM posture_basestatus s
         WHERE s.base_id = b.id AND s.start_on <= current_date AND (s.end_on IS NULL OR s.end_on >= current_date)
         ORDER BY s.start_on DESC LIMIT 1
@@ -110,8 +110,16 @@ def base_queryset(reader: QueryReader) -> QuerySet:
     return bases
 
 
+BASES = FeatureSpec(
+    alias="b",
+    columns=["id", "name", "slug", "alternate_names", "location", "country", "kind"],
+    feature=BASE_FEATURE,
+    joins=BASE_JOINS,
+)
+
+
 def base_page(bases: QuerySet, page: PageRequest) -> Page:
-    return feature_page(bases, page, feature=BASE_FEATURE, joins=BASE_JOINS)
+    return feature_page(bases, page, BASES)
 
 
 @docs.bases

@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 from django.core.exceptions import EmptyResultSet
 from django.db.models import Q, QuerySet
 
-from events.models import KIND_CATEGORY, Category, DatePrecision, Involvement, Kind
+from events.models import KIND_CATEGORY, Casualty, Category, DatePrecision, Incident, IncidentLink, Involvement, Kind
 from ops.routers import read_connection
 
 from .params import Cursor, PageRequest
@@ -83,18 +83,22 @@ def geometry(alias: str, column: str = "location") -> str:
 # --- incidents -----------------------------------------------------------------------------------------
 
 # Attackers and targets by name, in one pass over the incident's involvements.
+# Attackers and targets by name, for all the rows of `i` at once: one pass over their involvements grouped by
+# incident, rather than a subquery per row (which rebuilt the actors' hash ten thousand times a page).
 INVOLVED = Fragment(
-    """LEFT JOIN LATERAL (
-        SELECT json_agg(a.name ORDER BY a.name) FILTER (WHERE v.role = %s) AS attackers,
+    """LEFT JOIN (
+        SELECT v.incident_id,
+               json_agg(a.name ORDER BY a.name) FILTER (WHERE v.role = %s) AS attackers,
                json_agg(a.name ORDER BY a.name) FILTER (WHERE v.role = %s) AS targets
         FROM events_involvement v JOIN posture_actor a ON a.id = v.actor_id
-        WHERE v.incident_id = i.id
-    ) AS inv ON true""",
+        WHERE v.incident_id IN (SELECT id FROM i)
+        GROUP BY v.incident_id
+    ) AS inv ON inv.incident_id = i.id""",
     (Involvement.Role.ATTACKER.value, Involvement.Role.TARGET.value),
 )
 
 
-def incident_properties(*, detail: bool = False) -> Fragment:
+def incident_properties(*, detail: bool = False, extra: list | None = None) -> Fragment:
     """The properties of an incident Feature (alias i, base b, involvements inv; nearest base nb in detail)."""
     pairs: list[tuple[str, Fragment | str]] = [
         ("id", "i.id"),
@@ -130,34 +134,143 @@ def incident_properties(*, detail: bool = False) -> Fragment:
             ("created_at", "i.created_at"),
             ("updated_at", "i.updated_at"),
         ]
+    pairs += extra or []
     # json_build_object takes at most 100 arguments; detail stays well below.
     args = Fragment.join(", ", [Fragment(f"'{name}', ") + value for name, value in pairs])
     return "json_build_object(" + args + ")"
 
 
-def incident_feature(*, detail: bool = False) -> Fragment:
+def incident_feature(*, detail: bool = False, extra: list | None = None) -> Fragment:
     return (
         "json_build_object('type', 'Feature', 'id', i.id, 'geometry', "
         + geometry("i")
         + ", 'properties', "
-        + incident_properties(detail=detail)
+        + incident_properties(detail=detail, extra=extra)
         + ")"
     )
 
 
-INCIDENT_JOINS = (
-    Fragment("JOIN events_incident AS i ON i.id = page.id LEFT JOIN posture_base AS b ON b.id = i.base_id ") + INVOLVED
-)
+INCIDENT_COLUMNS = [
+    "id",
+    "occurred_on",
+    "date_precision",
+    "kind",
+    "title",
+    "place_name",
+    "country",
+    "base_id",
+    "attribution",
+    "casualties_best",
+    "fatalities_best",
+    "weapon",
+    "munitions",
+    "status",
+    "location",
+]
+INCIDENT_DETAIL_COLUMNS = [
+    *INCIDENT_COLUMNS,
+    "summary",
+    "geo_precision",
+    "admin1",
+    "nearest_base_id",
+    "nearest_base_km",
+    "dataset",
+    "external_id",
+    "created_at",
+    "updated_at",
+]
+INCIDENT_JOINS = Fragment("LEFT JOIN posture_base AS b ON b.id = i.base_id ") + INVOLVED
 INCIDENT_DETAIL_JOINS = INCIDENT_JOINS + " LEFT JOIN posture_base AS nb ON nb.id = i.nearest_base_id"
 
 
-def incident_detail_feature(incidents: QuerySet, pk: int) -> dict | None:
-    """One incident as a Feature with the detail properties, or None if `incidents` does not hold it."""
+@dataclass(frozen=True)
+class FeatureSpec:
+    """How a table's rows become Features: the columns the page selects (a CTE named `alias`), the Feature
+    expression over them, and the joins it needs (which may read the CTE again)."""
+
+    alias: str
+    columns: list[str]
+    feature: Fragment
+    joins: Fragment
+
+
+INCIDENTS = FeatureSpec(alias="i", columns=INCIDENT_COLUMNS, feature=incident_feature(), joins=INCIDENT_JOINS)
+
+
+SOURCE_JSON = (
+    "json_build_object('id', s.id, 'publisher', s.publisher, 'title', s.title, 'url', s.url, "
+    "'published_on', s.published_on, 'reliability', s.reliability)"
+)
+RELATION_LABELS = labels_json(IncidentLink.Relation.choices)
+CASUALTY_GROUPS = labels_json(Casualty.Group.choices)
+CASUALTY_KINDS = labels_json(Casualty.Kind.choices)
+
+
+def link_json() -> Fragment:
+    """A link as LinkSerializer shows it on /api/v1/links/ (l the link, li its incident, lp its prior)."""
+    ref = "json_build_object('id', {0}.id, 'title', {0}.title, 'occurred_on', {0}.occurred_on, 'kind', {0}.kind)"
+    return (
+        "json_build_object('id', l.id, 'relation', l.relation, 'relation_label', "
+        + RELATION_LABELS
+        + f" ->> l.relation, 'incident', {ref.format('li')}, 'prior', {ref.format('lp')}, "
+        "'lag_days', li.occurred_on - lp.occurred_on, 'confidence', l.confidence, 'asserted_by', l.asserted_by, "
+        "'note', l.note, 'sources', (SELECT coalesce(json_agg(" + SOURCE_JSON + " ORDER BY s.publisher, s.title), "
+        "'[]'::json) FROM events_incidentlink_sources x JOIN posture_source s ON s.id = x.source_id "
+        "WHERE x.incidentlink_id = l.id))"
+    )
+
+
+def incident_relations_json(through_drafts: bool) -> list[tuple[str, Fragment | str]]:
+    """actors, casualties, sources and links in and out of incident i, each one subquery of the same statement."""
+
+    def links(end: str) -> Fragment:
+        return (
+            "(SELECT coalesce(json_agg("
+            + link_json()
+            + " ORDER BY lp.occurred_on, li.occurred_on, l.id), '[]'::json) FROM events_incidentlink l "
+            "JOIN events_incident li ON li.id = l.incident_id JOIN events_incident lp ON lp.id = l.prior_id "
+            + Fragment(f"WHERE l.{end} = i.id AND (%s OR (li.status = %s AND lp.status = %s)))", (
+                through_drafts, Incident.Status.PUBLISHED.value, Incident.Status.PUBLISHED.value
+            ))
+        )  # fmt: skip
+
+    return [
+        (
+            "actors",
+            "(SELECT coalesce(json_agg(json_build_object('role', v.role, 'slug', a.slug, 'name', a.name) "
+            "ORDER BY v.role, a.name), '[]'::json) FROM events_involvement v "
+            "JOIN posture_actor a ON a.id = v.actor_id WHERE v.incident_id = i.id)",
+        ),
+        (
+            "casualties",
+            "(SELECT coalesce(json_agg(json_build_object('group', c.\"group\", 'group_label', "
+            + CASUALTY_GROUPS
+            + " ->> c.\"group\", 'kind', c.kind, 'kind_label', "
+            + CASUALTY_KINDS
+            + " ->> c.kind, 'low', c.low, 'best', c.best, 'high', c.high, 'note', c.note) "
+            "ORDER BY c.\"group\", c.kind), '[]'::json) FROM events_casualty c WHERE c.incident_id = i.id)",
+        ),
+        (
+            "sources",
+            "(SELECT coalesce(json_agg(" + SOURCE_JSON + " ORDER BY s.publisher, s.title), '[]'::json) "
+            "FROM events_incident_sources x JOIN posture_source s ON s.id = x.source_id WHERE x.incident_id = i.id)",
+        ),
+        ("links_out", links("incident_id")),
+        ("links_in", links("prior_id")),
+    ]
+
+
+def incident_detail_feature(incidents: QuerySet, pk: int, *, through_drafts: bool) -> dict | None:
+    """One incident as a Feature with everything hanging off it, in one statement; None if `incidents` lacks it.
+
+    `through_drafts` says whether links to draft incidents may be shown (to editors only).
+    """
     try:
-        ids = Fragment.of(incidents.filter(pk=pk).order_by().values("id"))
+        row = Fragment.of(incidents.filter(pk=pk).order_by().values(*INCIDENT_DETAIL_COLUMNS))
     except EmptyResultSet:  # an id beyond bigint: Django knows nothing can match
         return None
-    sql = "SELECT " + incident_feature(detail=True) + "::text FROM (" + ids + ") AS page " + INCIDENT_DETAIL_JOINS
+    feature = incident_feature(detail=True, extra=incident_relations_json(through_drafts))
+    sql = "WITH i AS (" + row + ") SELECT " + feature + "::text FROM i " + INCIDENT_DETAIL_JOINS
     with read_connection().cursor() as cursor:
         cursor.execute(sql.sql, sql.params)
         row = cursor.fetchone()
@@ -183,51 +296,49 @@ def _beyond(field: str, key, pk: int, descending: bool) -> Q:
     return Q(**{f"{field}__gte": key}) & (Q(**{f"{field}__gt": key}) | Q(**{field: key, "pk__gt": pk}))
 
 
-def feature_page(
-    rows: QuerySet,
-    page: PageRequest,
-    *,
-    feature: Fragment,
-    joins: Fragment,
-    count: bool = True,
-) -> Page:
-    """One page of `rows` as Features. `feature` and `joins` refer to the page's rows through `page.id`."""
+def feature_page(rows: QuerySet, page: PageRequest, spec: FeatureSpec, *, count: bool = True) -> Page:
+    """One page of `rows` as Features, in one statement.
+
+    The page's rows come out of Django's SQL with every column the Feature needs, so PostgreSQL reads each
+    row once (no second lookup by id), numbers them in the page's order and aggregates them with json_agg.
+    numberMatched is counted on the first page and then travels in the cursors.
+    """
     cursor = page.cursor
     backwards = cursor is not None and cursor.backwards
     # The scan runs away from the cursor: forwards in the requested order, or backwards towards the start.
     scan_descending = page.descending != backwards
-    key = page.sort_field
+    key, alias = page.sort_field, spec.alias
     scanned = rows if cursor is None else rows.filter(_beyond(key, cursor.key, cursor.id, scan_descending))
     order = [f"-{key}", "-pk"] if scan_descending else [key, "pk"]
-    columns = ["id"] if key == "id" else ["id", key]
-    ids = Fragment.of(scanned.order_by(*order).values_list(*columns)[: page.limit + 1])
+    selected = Fragment.of(scanned.order_by(*order).values_list(*spec.columns)[: page.limit + 1])
     direction = "DESC" if scan_descending else "ASC"
     presented = "DESC" if backwards else "ASC"
-    matched = (
-        "(SELECT count(*) FROM (" + Fragment.of(rows.order_by().values("id")) + ") AS matched)"
-        if count
-        else Fragment("NULL::bigint")
-    )
+    known = cursor.matched if cursor is not None else None
+    if count and known is None:
+        matched = "(SELECT count(*) FROM (" + Fragment.of(rows.order_by().values("id")) + ") AS matched)"
+    else:
+        matched = Fragment("%s::bigint", (known,))
+    keys = f"json_build_array({alias}.{key}, {alias}.id)::text"
     sql = (
-        "SELECT "
+        f"WITH {alias} AS MATERIALIZED (SELECT s.*, row_number() OVER (ORDER BY s.{key} {direction}, s.id {direction})"
+        + " AS n FROM ("
+        + selected
+        + ") AS s) SELECT "
         + matched
         + ", count(*), coalesce(json_agg("
-        + feature
-        + Fragment(f" ORDER BY page.n {presented}) FILTER (WHERE page.n <= %s), '[]')::text, ", (page.limit,))
-        + "min(json_build_array(page.k, page.id)::text) FILTER (WHERE page.n = 1), "
-        + Fragment("min(json_build_array(page.k, page.id)::text) FILTER (WHERE page.n = %s) ", (page.limit,))
-        + f"FROM (SELECT s.id, s.{key} AS k, row_number() OVER (ORDER BY s.{key} {direction}, s.id {direction}) AS n"
-        + " FROM ("
-        + ids
-        + ") AS s) AS page "
-        + joins
+        + spec.feature
+        + Fragment(f" ORDER BY {alias}.n {presented}) FILTER (WHERE {alias}.n <= %s), '[]')::text, ", (page.limit,))
+        + f"min({keys}) FILTER (WHERE {alias}.n = 1), "
+        + Fragment(f"min({keys}) FILTER (WHERE {alias}.n = %s) ", (page.limit,))
+        + f"FROM {alias} "
+        + spec.joins
     )
     with read_connection().cursor() as db:
         db.execute(sql.sql, sql.params)
         matched_count, fetched, features, near, far = db.fetchone()
     has_more = fetched > page.limit
-    near_cursor = _cursor(page, near, backwards=not backwards) if near else None
-    far_cursor = _cursor(page, far, backwards=backwards) if far and has_more else None
+    near_cursor = _cursor(page, near, matched_count, backwards=not backwards) if near else None
+    far_cursor = _cursor(page, far, matched_count, backwards=backwards) if far and has_more else None
     if backwards:
         # Going back: the far end is the previous page; the near end leads forward again.
         next_cursor, prev_cursor = near_cursor, far_cursor
@@ -242,15 +353,15 @@ def feature_page(
     )
 
 
-def _cursor(page: PageRequest, key_json: str, *, backwards: bool) -> Cursor:
+def _cursor(page: PageRequest, key_json: str, matched: int | None, *, backwards: bool) -> Cursor:
     key, pk = json.loads(key_json)
     if page.sort_field == "occurred_on":
         key = dt.date.fromisoformat(key)
-    return Cursor(ordering=page.ordering, backwards=backwards, key=key, id=pk)
+    return Cursor(ordering=page.ordering, backwards=backwards, key=key, id=pk, matched=matched)
 
 
 def incident_page(incidents: QuerySet, page: PageRequest, *, count: bool = True) -> Page:
-    return feature_page(incidents, page, feature=incident_feature(), joins=INCIDENT_JOINS, count=count)
+    return feature_page(incidents, page, INCIDENTS, count=count)
 
 
 def page_links(request, page: Page, *, media_type: str = GEOJSON, extra: list[dict] | None = None) -> list[dict]:

@@ -286,15 +286,21 @@ def _day_of(text: str) -> dt.date:
 
 @dataclass(frozen=True)
 class Cursor:
-    """Where a page starts: after (or, going back, before) the row with this sort key and id."""
+    """Where a page starts: after (or, going back, before) the row with this sort key and id.
+
+    It also carries numberMatched, counted on the first page: counting tens of thousands of matches again
+    for every page would double the database's work for a figure that paging does not change.
+    """
 
     ordering: str
     backwards: bool
     key: object
     id: int
+    matched: int | None = None
 
     def encode(self) -> str:
-        raw = json.dumps([self.ordering, int(self.backwards), _plain(self.key), self.id], separators=(",", ":"))
+        fields = [self.ordering, int(self.backwards), _plain(self.key), self.id, self.matched]
+        raw = json.dumps(fields, separators=(",", ":"))
         return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
@@ -330,7 +336,9 @@ def _decode_cursor(reader: QueryReader, ordering: str, orderings: dict) -> Curso
         if len(value) > 200:
             raise ValueError("too long")
         raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-        cursor_ordering, backwards, key, pk = json.loads(raw)
+        cursor_ordering, backwards, key, pk, matched = json.loads(raw)
+        if matched is not None and (type(matched) is not int or not 0 <= matched <= MAX_ID):
+            raise ValueError("bad count")
         sort_field, _ = orderings[cursor_ordering]
         if sort_field == "occurred_on":
             key = dt.date.fromisoformat(key)
@@ -344,4 +352,4 @@ def _decode_cursor(reader: QueryReader, ordering: str, orderings: dict) -> Curso
     if cursor_ordering != ordering:
         reader.error("cursor", "This cursor belongs to another ordering; keep the query as in the link.")
         return None
-    return Cursor(ordering=cursor_ordering, backwards=bool(backwards), key=key, id=pk)
+    return Cursor(ordering=cursor_ordering, backwards=bool(backwards), key=key, id=pk, matched=matched)

@@ -10,7 +10,6 @@ import math
 
 from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Q
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -333,19 +332,3 @@ class LinkSerializer(serializers.ModelSerializer):
             .prefetch_related("sources")
             .order_by("prior__occurred_on", "incident__occurred_on", "id")
         )
-
-
-def incident_relations(pk: int, user) -> dict:
-    """actors, casualties, sources, links_out and links_in of one incident: five queries whatever their number."""
-    involvements = Involvement.objects.filter(incident_id=pk).select_related("actor").order_by("role", "actor__name")
-    casualties = Casualty.objects.filter(incident_id=pk).order_by("group", "kind")
-    sources = Source.objects.filter(incidents=pk).order_by("publisher", "title")
-    links = LinkSerializer.for_incidents(user).filter(Q(incident_id=pk) | Q(prior_id=pk))
-    links_data = LinkSerializer(links, many=True).data
-    return {
-        "actors": InvolvementSerializer(involvements, many=True).data,
-        "casualties": CasualtySerializer(casualties, many=True).data,
-        "sources": SourceSerializer(sources, many=True).data,
-        "links_out": [link for link in links_data if link["incident"]["id"] == pk],
-        "links_in": [link for link in links_data if link["prior"]["id"] == pk],
-    }

@@ -35,7 +35,7 @@ from .export import csv_download, geojson_download
 from .geojson import GEOJSON, MAX_ZOOM, clusters, feature_collection, incident_detail_feature, incident_page, page_links
 from .http import ApiMixin, ApiView, GeoJSONRenderer, bytes_response, json_body
 from .params import INCIDENT_FILTER_NAMES, MAX_LIMIT, IncidentFilters, read_incident_filters, read_page
-from .serializers import IncidentFeatureInput, LinkInput, LinkSerializer, incident_relations
+from .serializers import IncidentFeatureInput, LinkInput, LinkSerializer
 from .timeline import BUCKETS, timeline
 
 # What a collection of incidents is built from; the latest change among them is its Last-Modified.
@@ -128,10 +128,9 @@ class IncidentViewSet(ApiMixin, viewsets.GenericViewSet):
         return body
 
     def retrieve(self, request, pk: str):
-        feature = incident_detail_feature(self.get_queryset(), int(pk))
+        feature = incident_detail_feature(self.get_queryset(), int(pk), through_drafts=sees_drafts(request.user))
         if feature is None:
             raise exceptions.NotFound()
-        feature["properties"].update(incident_relations(int(pk), request.user))
         return Response(feature)
 
     @action(detail=True, methods=["get"])
@@ -215,8 +214,7 @@ class IncidentViewSet(ApiMixin, viewsets.GenericViewSet):
 
     def _feature_response(self, pk: int, code: int) -> Response:
         # The writer may hold add but not change permission and so not see drafts: show them what they wrote.
-        feature = incident_detail_feature(Incident.objects.all(), pk)
-        feature["properties"].update(incident_relations(pk, self.request.user))
+        feature = incident_detail_feature(Incident.objects.all(), pk, through_drafts=sees_drafts(self.request.user))
         response = Response(feature, status=code)
         response["Location"] = self.request.build_absolute_uri(f"/api/v1/incidents/{pk}/")
         return response

@@ -5,16 +5,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('events', '0005_background_jobs_setup'),
-        ('posture', '0002_constraint_messages'),
+        ("events", "0005_background_jobs_setup"),
+        ("posture", "0002_constraint_messages"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='incident',
-            index=models.Index(fields=['updated_at'], name='events_incident_updated_idx'),
+            model_name="incident",
+            index=models.Index(fields=["updated_at"], name="events_incident_updated_idx"),
         ),
     ]
