@@ -30,6 +30,13 @@ restore: services
 	@test -n "$(FILE)" || { echo "usage: make restore FILE=var/backups/posture-....dump" >&2; exit 2; }
 	.venv/bin/python manage.py restore $(FILE)
 
+# Every benchmark (README, "Performance"): each bench/*_bench.py in turn, never part of `make test`.
+# BENCH_N sets the synthetic incidents (default 1,000,000): BENCH_N=100000 make bench for a quick run.
+bench: services
+	@set -e; for script in bench/*_bench.py; do \
+		echo "==> $$script"; .venv/bin/python -m bench.$$(basename $$script .py); \
+	done
+
 # A bounded load test on loopback (README, "Production"): wrk against the map page and the API.
 load: services
 	.venv/bin/python -m bench.load $(LOAD_ARGS)
