@@ -17,6 +17,8 @@ import io
 import json
 import logging
 import math
+import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, Any
@@ -43,6 +45,11 @@ class ImportFileError(Exception):
     """The file as a whole cannot be read (wrong format, missing columns, not JSON)."""
 
 
+ActorRef = tuple[str, str]  # role, actor name
+Figure = tuple[str, str, int | None, int | None, int | None, str]  # group, kind, low, best, high, note
+Citation = tuple[str, str, str, str]  # publisher, title, url, reliability
+
+
 @dataclass(slots=True)
 class ParsedIncident:
     """One incident as read from any format, ready for the database."""
@@ -55,7 +62,7 @@ class ParsedIncident:
     kind: str
     title: str
     summary: str = ""
-    attribution: str = Incident.Attribution.UNKNOWN
+    attribution: str = "unknown"
     lon: float | None = None
     lat: float | None = None
     geo_precision: int = GeoPrecision.EXACT
@@ -65,11 +72,9 @@ class ParsedIncident:
     base: str = ""  # the targeted base's slug or name
     weapon: str = ""
     munitions: int | None = None
-    actors: tuple[tuple[str, str], ...] = ()  # (role, actor name)
-    casualties: tuple[
-        tuple[str, str, int | None, int | None, int | None, str], ...
-    ] = ()  # group, kind, low, best, high, note
-    sources: tuple[tuple[str, str, str, str], ...] = ()  # publisher, title, url, reliability
+    actors: tuple[ActorRef, ...] = ()
+    casualties: tuple[Figure, ...] = ()
+    sources: tuple[Citation, ...] = ()
     source_timestamp: int | None = None
 
     def digest(self) -> str:
@@ -159,7 +164,7 @@ def read_int(value: Any, field: str, errors: RowErrors, *, default: int | None =
     except ValueError:
         try:
             as_float = float(value)
-        except ValueError:
+        except (TypeError, ValueError):  # a list or an object from a JSON file
             as_float = math.nan
         if not as_float.is_integer():
             errors.add(field, f"{value!r} is not a whole number")
@@ -294,7 +299,7 @@ def parse_acled(record: Mapping[str, Any], row: int, dataset: str = ACLED_DATASE
         return read_text(record.get(name), name, errors, max_length)
 
     external_id = text("event_id_cnty", 100)
-    if not external_id and "event_id_cnty" not in " ".join(errors.reasons):
+    if not external_id and not errors:
         errors.add("event_id_cnty", "missing")
     occurred_on = read_date(text("event_date", 40), "event_date", errors)
     date_precision = read_int(record.get("time_precision"), "time_precision", errors, default=1, choices=PRECISIONS)
@@ -336,12 +341,10 @@ def parse_acled(record: Mapping[str, Any], row: int, dataset: str = ACLED_DATASE
         external_id=external_id,
         occurred_on=occurred_on,
         date_precision=date_precision,
-        kind=kind,
+        kind=str(kind),  # the plain value, so that the digest does not depend on how an enum prints
         title=title[:200],
         summary=summary,
-        attribution=(
-            Incident.Attribution.ASSESSED if _acled_actor_kind_is_named(actor1) else Incident.Attribution.UNKNOWN
-        ),
+        attribution="assessed" if _acled_actor_kind_is_named(actor1) else "unknown",
         lon=lon,
         lat=lat,
         geo_precision=geo_precision,
@@ -360,6 +363,7 @@ def parse_acled(record: Mapping[str, Any], row: int, dataset: str = ACLED_DATASE
 OWN_DATASET = "fpd"  # rows of our own exports that carry no dataset of their own
 OWN_CSV_REQUIRED = ["event_date", "kind", "title"]
 EXPORT_SOURCE_TITLE = "Cited in an imported incident export"
+OWN_SOURCE_PUBLISHER = "Force Posture Dashboard export"
 EXPORTED_TOTAL_NOTE = "Casualties other than deaths, from an exported total"
 DATE_PRECISION_LABELS = {p.label: p.value for p in DatePrecision}
 ROLES = {role.value for role in Involvement.Role}
@@ -368,13 +372,23 @@ CASUALTY_KINDS = {kind.value for kind in Casualty.Kind}
 ATTRIBUTIONS = {a.value for a in Incident.Attribution}
 
 
+def _code(value: Any) -> str | None:
+    """A code from a file, or None: JSON can hold a list or an object where a code should be."""
+    return value if isinstance(value, str) else None
+
+
 def _own_actors(props: Mapping[str, Any], errors: RowErrors) -> tuple[tuple[str, str], ...]:
     pairs: list[tuple[str, str]] = []
-    for item in props.get("actors") or []:  # detail Features: [{"role", "slug", "name"}]
-        if not isinstance(item, dict) or item.get("role") not in ROLES or not (item.get("name") or item.get("slug")):
+    listed = props.get("actors") or []  # detail Features: [{"role", "slug", "name"}]
+    for item in listed if isinstance(listed, list) else [None]:
+        if (
+            not isinstance(item, dict)
+            or _code(item.get("role")) not in ROLES
+            or not (item.get("name") or item.get("slug"))
+        ):
             errors.add("actors", "give each actor as {role, name}")
             break
-        pairs.append((item["role"], str(item.get("name") or item.get("slug"))))
+        pairs.append((item["role"], str(item.get("name") or item.get("slug")).strip()))
     if not pairs:
         # List Features name attackers and targets; the CSV export has ACLED's actor1/actor2 columns.
         for role, keys in (
@@ -396,8 +410,8 @@ def _own_casualties(props: Mapping[str, Any], errors: RowErrors) -> tuple:
         for item in listed:
             if (
                 not isinstance(item, dict)
-                or item.get("group") not in CASUALTY_GROUPS
-                or item.get("kind") not in (CASUALTY_KINDS)
+                or _code(item.get("group")) not in CASUALTY_GROUPS
+                or _code(item.get("kind")) not in CASUALTY_KINDS
             ):
                 errors.add("casualties", "give each figure as {group, kind, low, best, high} with known codes")
                 return ()
@@ -466,7 +480,8 @@ def parse_own(props: Mapping[str, Any], row: int, dataset: str, geometry: Any = 
     if external_id:
         dataset = row_dataset
     else:
-        external_id = text("event_id_cnty", max_length=100) or (f"FPD{props['id']}" if props.get("id") else "")
+        exported_id = read_text(props.get("id"), "id", errors, 90)
+        external_id = text("event_id_cnty", max_length=100) or (f"FPD{exported_id}" if exported_id else "")
         dataset = dataset or OWN_DATASET
     if not external_id:
         errors.add("external_id", "missing (and no id to key the row by)")
@@ -480,7 +495,7 @@ def parse_own(props: Mapping[str, Any], row: int, dataset: str, geometry: Any = 
     title = text("title")
     if not title:
         errors.add("title", "missing")
-    attribution = text("attribution", max_length=12) or Incident.Attribution.UNKNOWN
+    attribution = text("attribution", max_length=12) or "unknown"
     if attribution not in ATTRIBUTIONS:
         errors.add("attribution", f"{attribution!r} is not one of {', '.join(sorted(ATTRIBUTIONS))}")
     if geometry is ...:  # CSV
@@ -508,7 +523,12 @@ def parse_own(props: Mapping[str, Any], row: int, dataset: str, geometry: Any = 
     actors = _own_actors(props, errors)
     casualties = _own_casualties(props, errors)
     sources = _own_sources(props, errors)
-    record = ParsedIncident(
+    summary = text("summary", "notes", max_length=100_000)
+    place_name, admin1 = text("place_name", "location"), text("admin1", max_length=100)
+    base, weapon = text("base_name"), text("weapon")
+    if errors:
+        return RowProblem(row, external_id, str(errors))
+    return ParsedIncident(
         row=row,
         dataset=dataset,
         external_id=external_id,
@@ -516,27 +536,22 @@ def parse_own(props: Mapping[str, Any], row: int, dataset: str, geometry: Any = 
         date_precision=date_precision,
         kind=kind,
         title=title,
-        summary=text("summary", "notes", max_length=100_000),
+        summary=summary,
         attribution=attribution,
         lon=lon,
         lat=lat,
         geo_precision=geo_precision,
-        place_name=text("place_name", "location"),
+        place_name=place_name,
         country=country,
-        admin1=text("admin1", max_length=100),
-        base=text("base_name"),
-        weapon=text("weapon"),
+        admin1=admin1,
+        base=base,
+        weapon=weapon,
         munitions=munitions,
         actors=actors,
         casualties=casualties,
+        # Every incident cites a source: the export itself when its rows name none (the GeoJSON list shape).
         sources=sources or ((OWN_SOURCE_PUBLISHER, f"Imported {dataset} incidents", "", ""),),
     )
-    if errors:
-        return RowProblem(row, external_id, str(errors))
-    return record
-
-
-OWN_SOURCE_PUBLISHER = "Force Posture Dashboard export"
 
 
 # --- reading files -------------------------------------------------------------------------------
@@ -763,10 +778,10 @@ def _run_import(job_id: int) -> ImportJob | None:
         context = actions.ImportContext.load(
             user_id=job.created_by_id, reason=f"Import #{job.pk}", publish=not job.as_draft, job_id=job.pk
         )
-        records = fmt.records(stream, job.rows_done, job.dataset)
+        chunk_size = max(1, settings.IMPORT_CHUNK_SIZE)
+        records = read_ahead(fmt.records(stream, job.rows_done, job.dataset), chunk_size)
         first_row: dict[tuple[str, str], int] = {}  # to report an external id the file repeats
         position = 0  # records taken from `records`
-        chunk_size = max(1, settings.IMPORT_CHUNK_SIZE)
         while True:
             with transaction.atomic():
                 job = ImportJob.objects.select_for_update().get(pk=job_id)
@@ -792,6 +807,44 @@ def _run_import(job_id: int) -> ImportJob | None:
                     job.save(update_fields=["status", "finished_at"])
                     return job
                 import_chunk(job, chunk, context)
+
+
+def read_ahead(records: Iterator, size: int) -> Iterator:
+    """`records`, parsed by a thread up to `size` ahead: the parsing of the next chunk (Python) overlaps the
+    writing of this one (PostgreSQL). The thread touches only the file, never the database."""
+    buffer: queue.Queue = queue.Queue(maxsize=size)
+    done = object()
+    stop = threading.Event()
+
+    def offer(item) -> bool:
+        while not stop.is_set():
+            try:
+                buffer.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False  # the consumer has gone
+
+    def produce() -> None:
+        try:
+            for record in records:
+                if not offer(record):
+                    return
+        except BaseException as exc:  # handed to the consumer, raised there
+            offer(exc)
+            return
+        offer(done)
+
+    thread = threading.Thread(target=produce, name="import-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while (item := buffer.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 def import_chunk(job: ImportJob, chunk: list[Record], context: actions.ImportContext) -> None:

@@ -203,3 +203,44 @@ def test_imports_are_for_editors_only(api_client, outsider, csv_upload):
         assert api_client.post("/api/v1/imports/", {"file": f}, format="multipart").status_code == 403
     assert api_client.get("/api/v1/imports/").status_code == 403
     assert not ImportJob.objects.exists()
+
+
+HOSTILE = [
+    {
+        "kind": ["rocket_attack"],
+        "title": {"a": 1},
+        "occurred_on": 20210303,
+        "date_precision": {"x": 1},
+        "actors": "Kataib Hezbollah",
+        "casualties": [{"group": ["us_military"], "kind": "killed", "best": [1]}],
+        "sources": [{"publisher": {"p": 1}, "title": "t", "reliability": []}],
+        "munitions": [10],
+        "country": 368,
+        "id": {"nested": True},
+    },
+    {"external_id": "x" * 101, "title": "t", "kind": "rocket_attack", "occurred_on": "2021-03-03"},
+    {"external_id": "A", "title": "t\x00", "kind": "rocket_attack", "occurred_on": "2021-03-03"},
+    {"id": 7, "title": "t", "kind": "rocket_attack", "occurred_on": "2021-03-03", "casualties": [{"group": "other"}]},
+    {},
+]
+
+
+@pytest.mark.parametrize("properties", HOSTILE)
+def test_strange_values_in_a_file_refuse_the_row_and_never_stop_the_import(properties):
+    problem = importing.parse_own(properties, 1, "", geometry={"type": "Point", "coordinates": ["a", None]})
+    assert isinstance(problem, importing.RowProblem)
+    assert problem.reason
+
+
+def test_strange_values_from_the_acled_api_refuse_the_row():
+    row = {"event_id_cnty": "IRQ1", "event_date": ["2021-03-03"], "latitude": {}, "longitude": None,
+           "time_precision": [1], "fatalities": {"n": 1}, "event_type": 7}  # fmt: skip
+    problem = importing.parse_acled(row, 1)
+    assert isinstance(problem, importing.RowProblem)
+    assert [reason.split(":")[0] for reason in problem.reason.split("; ")] == [
+        "event_date",
+        "time_precision",
+        "event_type",
+        "longitude",
+        "fatalities",
+    ]

@@ -1,0 +1,251 @@
+"""Import benchmark: 100,000 ACLED rows through the import, against a plain COPY of the same rows.
+
+    .venv/bin/python -m bench.import_bench [--rows 100000] [--copy-runs 3] [--runs 1]
+
+In a database of its own (posture_bench_import on the private cluster; BENCH_IMPORT_DATABASE overrides),
+created and migrated if needed, with 25 bases for the nearest-base lookups:
+
+  * COPY: the CSV file COPYed as it is into a staging table of text columns (the limit: what moving the
+    bytes into PostgreSQL costs);
+  * ours: the same file imported as an ImportJob by events.importing.run_import, the code the Celery worker
+    runs (the worker only adds a queue message): parsing and checking every row, actors matched or
+    created, then per chunk the incidents, actors, casualties, sources, derived figures (nearest base,
+    casualty totals), django-simple-history rows and the job's progress, committed together;
+  * for reference, one INSERT ... SELECT of the staged rows into events_incident alone, with no relations
+    or history: what the table's own indexes and constraints cost;
+  * and a second import of the same file (every row unchanged).
+
+Prints rows/s for each, ours as a share of COPY's rate (target: at least 25%), where our time goes by
+statement, and writes bench/results/import-<time>.json. The incident tables are emptied before each run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import re
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+from . import synthetic
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = Path(__file__).resolve().parent / "results"
+DATABASE = os.environ.get("BENCH_IMPORT_DATABASE", "posture_bench_import")
+TARGET = 0.25
+BASES = 25
+
+# Statements grouped for the breakdown, by how they start (see events/bulk.py).
+PHASES = [
+    ("incidents: INSERT (with nearest base and totals)", r"INSERT INTO events_incident \("),
+    ("incidents: UPDATE changed", r"UPDATE events_incident AS i SET occurred_on"),
+    ("involvements + history", r"WITH (added|gone) AS \( (INSERT INTO|DELETE FROM) events_involvement"),
+    ("casualties + history", r"WITH (added|gone) AS \( (INSERT INTO|DELETE FROM) events_casualty"),
+    ("incident history + cited sources", r"WITH written AS"),
+    ("cited sources", r"(INSERT INTO|DELETE FROM) events_incident_sources"),
+    ("import records", r"INSERT INTO events_importrecord"),
+    ("lookups (existing rows, ids, actors)", r"SELECT"),
+    ("staging tables, savepoints", r"(DROP TABLE|CREATE TEMP|SET LOCAL|SAVEPOINT|RELEASE SAVEPOINT)"),
+]
+COMMIT = "commits (deferred foreign-key checks)"
+
+
+def setup_django() -> None:
+    os.environ["DATABASE_URL"] = synthetic.database_url(DATABASE)
+    os.environ["DEBUG"] = "false"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def prepare(rows: int, directory: Path) -> Path:
+    from tests.acled_rows import acled_rows, write_acled_csv
+
+    synthetic.ensure_database(DATABASE)
+    synthetic.migrate(DATABASE)
+    setup_django()
+    from django.contrib.gis.geos import Point
+
+    from posture.models import Base
+
+    for n in range(BASES - Base.objects.count()):
+        # Spread over the region the rows cover; the nearest-base lookup scans them all for every row.
+        lon, lat = 38.5 + (n * 0.37) % 9.0, 29.5 + (n * 0.29) % 7.5
+        Base.objects.create(name=f"Bench base {n}", slug=f"bench-base-{n}", location=Point(lon, lat, srid=4326),
+                            country="IRQ", kind="outpost")  # fmt: skip
+    return write_acled_csv(directory / f"acled-{rows}.csv", acled_rows(rows, seed=2021))
+
+
+def empty_incidents() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE events_incident, events_historicalincident, events_historicalincident_sources,"
+            " events_historicalinvolvement, events_historicalcasualty, events_importjob CASCADE"
+        )
+        cursor.execute("VACUUM ANALYZE events_incident")
+
+
+def time_copy(path: Path) -> float:
+    """COPY the file as it is into a staging table of text columns; seconds."""
+    with path.open() as f:
+        header = f.readline().strip().split(",")
+    with synthetic.connect(DATABASE) as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_acled_staging")
+        conn.execute("CREATE TABLE bench_acled_staging (" + ", ".join(f'"{c}" text' for c in header) + ")")
+        conn.commit()
+        started = time.perf_counter()
+        copy_sql = "COPY bench_acled_staging FROM STDIN WITH (FORMAT csv, HEADER true)"
+        with conn.cursor() as cursor, path.open("rb") as data, cursor.copy(copy_sql) as copy:
+            while block := data.read(1 << 20):
+                copy.write(block)
+        conn.commit()
+        return time.perf_counter() - started
+
+
+def time_table_floor() -> float:
+    """One INSERT ... SELECT of the staged rows into events_incident, rolled back; seconds."""
+    with synthetic.connect(DATABASE) as conn:
+        started = time.perf_counter()
+        conn.execute(
+            """
+            INSERT INTO events_incident (occurred_on, date_precision, kind, title, summary, attribution, location,
+                geo_precision, place_name, country, admin1, weapon, status, dataset, external_id, casualties_best,
+                fatalities_best, created_at, updated_at)
+            SELECT event_date::date, time_precision::smallint, 'rocket_attack', left(location, 200), notes, 'unknown',
+                ST_SetSRID(ST_MakePoint(longitude::float8, latitude::float8), 4326), geo_precision::smallint,
+                location, 'IRQ', admin1, '', 'published', 'floor', event_id_cnty, fatalities::int, fatalities::int,
+                now(), now()
+            FROM bench_acled_staging
+            """
+        )
+        elapsed = time.perf_counter() - started
+        conn.rollback()
+        return elapsed
+
+
+def time_import(path: Path) -> tuple[float, dict, Counter]:
+    """Import the file as the worker would; seconds, the job's counts, and database seconds by phase."""
+    from django.core.files import File
+    from django.db import connection
+
+    from events import importing
+    from events.models import ImportJob
+
+    spent: Counter = Counter()
+
+    def clock(execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            text = re.sub(r"\s+", " ", sql.strip())
+            phase = next((name for name, pattern in PHASES if re.match(pattern, text)), "other")
+            spent[phase] += time.perf_counter() - started
+
+    def commit(original=connection._commit):
+        started = time.perf_counter()
+        try:
+            return original()
+        finally:
+            spent[COMMIT] += time.perf_counter() - started
+
+    with path.open("rb") as f:
+        job = ImportJob.objects.create(file=File(f, name=path.name), format="acled", via="command")
+    started = time.perf_counter()
+    connection._commit = commit  # commits do not go through execute_wrapper
+    try:
+        with connection.execute_wrapper(clock):
+            importing.run_import(job.pk)
+    finally:
+        del connection._commit
+    elapsed = time.perf_counter() - started
+    job.refresh_from_db()
+    assert job.status == "done", job.message
+    return elapsed, job.counts(), spent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--copy-runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=1, help="imports into an empty table")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as directory:
+        path = prepare(args.rows, Path(directory))
+        size_mb = path.stat().st_size / 1e6
+        copy_seconds = statistics.median(time_copy(path) for _ in range(args.copy_runs))
+        floor_seconds = time_table_floor()
+        import_runs = []
+        for _ in range(args.runs):
+            empty_incidents()
+            import_runs.append(time_import(path))
+        ours_seconds, counts, spent = sorted(import_runs, key=lambda run: run[0])[len(import_runs) // 2]
+        assert counts == {"created": args.rows, "updated": 0, "unchanged": 0, "failed": 0}, counts
+        again_seconds, again_counts, _ = time_import(path)
+        assert again_counts["unchanged"] == args.rows, again_counts
+
+    rate = {
+        "copy": args.rows / copy_seconds,
+        "ours": args.rows / ours_seconds,
+        "table_floor": args.rows / floor_seconds,
+        "reimport_unchanged": args.rows / again_seconds,
+    }
+    share = rate["ours"] / rate["copy"]
+    print(f"\n{args.rows:,} ACLED rows ({size_mb:.1f} MB of CSV), database {DATABASE}\n")
+    print(f"  {'':58}{'seconds':>9}{'rows/s':>11}")
+    lines = [
+        ("COPY into a staging table (the limit)", copy_seconds, rate["copy"]),
+        ("ours: the import, as the worker runs it", ours_seconds, rate["ours"]),
+        ("reference: INSERT ... SELECT into events_incident alone", floor_seconds, rate["table_floor"]),
+        ("ours again, same file (every row unchanged)", again_seconds, rate["reimport_unchanged"]),
+    ]
+    for label, seconds, per_second in lines:
+        print(f"  {label:58}{seconds:9.2f}{per_second:11,.0f}")
+    print(
+        f"\n  ours / COPY: {share:.1%} of COPY's rate (target {TARGET:.0%}: {'met' if share >= TARGET else 'MISSED'})"
+    )
+    print(f"  ours / INSERT into events_incident alone: {rate['ours'] / rate['table_floor']:.1%}")
+    database = sum(spent.values())
+    print(f"\n  where our {ours_seconds:.1f} s go:")
+    print(f"    {'Python (reading, parsing, checking rows), COPY to staging':58}{ours_seconds - database:9.2f}")
+    for phase, seconds in spent.most_common():
+        print(f"    {phase:58}{seconds:9.2f}")
+
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"import-{dt.datetime.now():%Y%m%d-%H%M%S}.json"
+    out.write_text(
+        json.dumps(
+            {
+                "rows": args.rows,
+                "csv_mb": round(size_mb, 1),
+                "seconds": {
+                    "copy": copy_seconds,
+                    "ours": ours_seconds,
+                    "table_floor": floor_seconds,
+                    "reimport_unchanged": again_seconds,
+                },  # fmt: skip
+                "rows_per_second": rate,
+                "ours_share_of_copy": share,
+                "target": TARGET,
+                "met": share >= TARGET,
+                "database_seconds_by_phase": dict(spent),
+            },
+            indent=2,
+        )
+    )
+    print(f"\n  written to {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
