@@ -12,7 +12,8 @@ created and migrated if needed, with 25 bases for the nearest-base lookups:
     created, then per chunk the incidents, actors, casualties, sources, derived figures (nearest base,
     casualty totals), django-simple-history rows and the job's progress, committed together;
   * for reference, one INSERT ... SELECT of the staged rows into events_incident alone, with no relations
-    or history: what the table's own indexes and constraints cost;
+    or history: what the table's own indexes and constraints cost (and the same with its three trigram
+    indexes dropped, in a transaction that is rolled back);
   * and a second import of the same file (every row unchanged).
 
 Prints rows/s for each, ours as a share of COPY's rate (target: at least 25%), where our time goes by
@@ -112,9 +113,15 @@ def time_copy(path: Path) -> float:
         return time.perf_counter() - started
 
 
-def time_table_floor() -> float:
-    """One INSERT ... SELECT of the staged rows into events_incident, rolled back; seconds."""
+TRIGRAM_INDEXES = ["events_incident_title_trgm", "events_incident_summary_trgm", "events_incident_place_trgm"]
+
+
+def time_table_floor(*, without_trigram_indexes: bool = False) -> float:
+    """One INSERT ... SELECT of the staged rows into events_incident, rolled back; seconds. Optionally with
+    the text-search (trigram) indexes dropped inside the same transaction, to show what they cost."""
     with synthetic.connect(DATABASE) as conn:
+        if without_trigram_indexes:
+            conn.execute("DROP INDEX " + ", ".join(TRIGRAM_INDEXES))
         started = time.perf_counter()
         conn.execute(
             """
@@ -186,6 +193,7 @@ def main() -> None:
         size_mb = path.stat().st_size / 1e6
         copy_seconds = statistics.median(time_copy(path) for _ in range(args.copy_runs))
         floor_seconds = time_table_floor()
+        no_trigram_seconds = time_table_floor(without_trigram_indexes=True)
         import_runs = []
         for _ in range(args.runs):
             empty_incidents()
@@ -199,6 +207,7 @@ def main() -> None:
         "copy": args.rows / copy_seconds,
         "ours": args.rows / ours_seconds,
         "table_floor": args.rows / floor_seconds,
+        "table_floor_without_trigram_indexes": args.rows / no_trigram_seconds,
         "reimport_unchanged": args.rows / again_seconds,
     }
     share = rate["ours"] / rate["copy"]
@@ -208,6 +217,11 @@ def main() -> None:
         ("COPY into a staging table (the limit)", copy_seconds, rate["copy"]),
         ("ours: the import, as the worker runs it", ours_seconds, rate["ours"]),
         ("reference: INSERT ... SELECT into events_incident alone", floor_seconds, rate["table_floor"]),
+        (
+            "  the same without its three trigram (text search) indexes",
+            no_trigram_seconds,
+            rate["table_floor_without_trigram_indexes"],
+        ),
         ("ours again, same file (every row unchanged)", again_seconds, rate["reimport_unchanged"]),
     ]
     for label, seconds, per_second in lines:
@@ -233,8 +247,9 @@ def main() -> None:
                     "copy": copy_seconds,
                     "ours": ours_seconds,
                     "table_floor": floor_seconds,
+                    "table_floor_without_trigram_indexes": no_trigram_seconds,
                     "reimport_unchanged": again_seconds,
-                },  # fmt: skip
+                },
                 "rows_per_second": rate,
                 "ours_share_of_copy": share,
                 "target": TARGET,

@@ -288,21 +288,19 @@ def import_incidents(records: Sequence[ParsedIncident], *, context: ImportContex
     existing = bulk.find_existing([(r.dataset, r.external_id) for r in records])
     todo = []
     for record in records:
-        digest = record.digest()
         found = existing.get((record.dataset, record.external_id))
-        if found is not None and found[1] == digest:
+        if found is not None and found[1] == record.digest:
             outcome.unchanged += 1
         else:
-            todo.append((record, digest, found))
+            todo.append((record, found))
     if not todo:
         return outcome
-    _ensure_actors({name for record, *_ in todo for _, name in record.actors}, context)
-    _ensure_sources({citation for record, *_ in todo for citation in record.sources}, context)
-    new_ids = iter(bulk.allocate_incident_ids(sum(1 for *_, found in todo if found is None)))
+    _ensure_actors({name for record, _ in todo for _, name in record.actors}, context)
+    _ensure_sources({citation for record, _ in todo for citation in record.sources}, context)
+    new_ids = iter(bulk.allocate_incident_ids(sum(1 for _, found in todo if found is None)))
     staged = [
         bulk.Staged(
             record=record,
-            digest=digest,
             incident_id=found[0] if found else next(new_ids),
             is_update=found is not None,
             status=context.status,
@@ -310,7 +308,7 @@ def import_incidents(records: Sequence[ParsedIncident], *, context: ImportContex
             actor_ids=[(context.actors[name.lower()], role) for role, name in record.actors],
             source_ids=[context.sources[(publisher, title)] for publisher, title, *_ in record.sources],
         )
-        for record, digest, found in todo
+        for record, found in todo
     ]
     outcome.updated = sum(1 for s in staged if s.is_update)
     outcome.created = len(staged) - outcome.updated

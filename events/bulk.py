@@ -98,7 +98,6 @@ class Staged:
     """A row to write: new (incident_id freshly allocated) or changed (the existing incident's id)."""
 
     record: ParsedIncident
-    digest: str
     incident_id: int
     is_update: bool
     status: str
@@ -184,7 +183,7 @@ def _copy_stage(cursor, staged: Sequence[Staged]) -> None:
                     s.is_update,
                     r.dataset,
                     r.external_id,
-                    s.digest,
+                    r.digest,
                     r.source_timestamp,
                     r.occurred_on,
                     r.date_precision,

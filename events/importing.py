@@ -14,13 +14,14 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import itertools
 import json
 import logging
 import math
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, Any
 
 import pycountry
@@ -76,9 +77,11 @@ class ParsedIncident:
     casualties: tuple[Figure, ...] = ()
     sources: tuple[Citation, ...] = ()
     source_timestamp: int | None = None
+    # A fingerprint of the content (not of the row number or the source's timestamp), computed where the
+    # record is parsed: by the read-ahead thread, for files.
+    digest: str = field(init=False)
 
-    def digest(self) -> str:
-        """A fingerprint of the content (not of the row number or the source's timestamp)."""
+    def __post_init__(self) -> None:
         content = (
             self.occurred_on.isoformat(),
             self.date_precision,
@@ -99,7 +102,7 @@ class ParsedIncident:
             self.casualties,
             self.sources,
         )
-        return hashlib.md5(repr(content).encode(), usedforsecurity=False).hexdigest()
+        self.digest = hashlib.md5(repr(content).encode(), usedforsecurity=False).hexdigest()
 
 
 @dataclass(slots=True)
@@ -183,14 +186,14 @@ def read_coordinates(lon_value: Any, lat_value: Any, errors: RowErrors) -> tuple
     if (lon_value is None or lon_value == "") and (lat_value is None or lat_value == ""):
         return None, None
     values = []
-    for field, value, limit in (("longitude", lon_value, 180), ("latitude", lat_value, 90)):
+    for name, value, limit in (("longitude", lon_value, 180), ("latitude", lat_value, 90)):
         try:
             number = float(value)
         except (TypeError, ValueError):
-            errors.add(field, f"{value!r} is not a number" if value not in (None, "") else "missing")
+            errors.add(name, f"{value!r} is not a number" if value not in (None, "") else "missing")
             return None, None
         if not math.isfinite(number) or not -limit <= number <= limit:
-            errors.add(field, f"{value} is outside -{limit}..{limit}")
+            errors.add(name, f"{value} is outside -{limit}..{limit}")
             return None, None
         values.append(number)
     return values[0], values[1]
@@ -809,11 +812,11 @@ def _run_import(job_id: int) -> ImportJob | None:
                 import_chunk(job, chunk, context)
 
 
-def read_ahead(records: Iterator, size: int) -> Iterator:
+def read_ahead(records: Iterator, size: int, batch: int = 500) -> Iterator:
     """`records`, parsed by a thread up to `size` ahead: the parsing of the next chunk (Python) overlaps the
-    writing of this one (PostgreSQL). The thread touches only the file, never the database."""
-    buffer: queue.Queue = queue.Queue(maxsize=size)
-    done = object()
+    writing of this one (PostgreSQL). Handed over in batches, a queue operation per record costing more
+    than parsing it. The thread touches only the file, never the database."""
+    buffer: queue.Queue = queue.Queue(maxsize=max(1, size // batch))
     stop = threading.Event()
 
     def offer(item) -> bool:
@@ -827,21 +830,21 @@ def read_ahead(records: Iterator, size: int) -> Iterator:
 
     def produce() -> None:
         try:
-            for record in records:
-                if not offer(record):
+            while items := list(itertools.islice(records, batch)):
+                if not offer(items):
                     return
         except BaseException as exc:  # handed to the consumer, raised there
             offer(exc)
             return
-        offer(done)
+        offer([])
 
     thread = threading.Thread(target=produce, name="import-read-ahead", daemon=True)
     thread.start()
     try:
-        while (item := buffer.get()) is not done:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
+        while items := buffer.get():
+            if isinstance(items, BaseException):
+                raise items
+            yield from items
     finally:
         stop.set()
         thread.join(timeout=5)
