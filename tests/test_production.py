@@ -200,6 +200,35 @@ def test_the_dashboard_runs_under_the_production_policy_with_no_violations(stack
     assert [p for p in problems if "Content Security Policy" in p or "uncaught" in p] == []
 
 
+@pytest.mark.browser
+@pytest.mark.parametrize(
+    ("path", "ready"),
+    [
+        # django-leaflet's map widget: inline scripts that carry the nonce.
+        ("/admin/events/incident/add/", "() => document.querySelector('#id_location-map.leaflet-container') !== null"),
+        # Swagger UI from drf-spectacular-sidecar's static files, its initialiser a separate script.
+        ("/api/docs/", "() => document.querySelector('.swagger-ui .info') !== null"),
+    ],
+)
+def test_the_admin_map_widget_and_the_api_docs_run_under_the_policy(stack, browser, path, ready):
+    editor = Session(stack.web)
+    editor.login(*EDITOR)
+    context = browser.new_context(extra_http_headers={"X-Forwarded-Proto": "https"})
+    origin = f"http://127.0.0.1:{stack.web.port}"
+    context.add_cookies([{"name": k, "value": v, "url": origin} for k, v in editor.cookies.items()])
+    page = context.new_page()
+    problems = []
+    page.on("console", lambda message: message.type in ("error", "warning") and problems.append(message.text))
+    page.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
+    try:
+        page.goto(origin + path)
+        page.wait_for_function(ready)
+    finally:
+        context.close()
+
+    assert [p for p in problems if "Content Security Policy" in p or "uncaught" in p] == []
+
+
 # --- Abuse -----------------------------------------------------------------------------------------
 
 
