@@ -165,6 +165,8 @@ class ImportJobAdmin(admin.ModelAdmin):
 
 
 class SubscriptionForm(forms.ModelForm):
+    # A webhook typed without a scheme is meant as https.
+    url = forms.URLField(label="Webhook URL", max_length=1000, assume_scheme="https")
     kinds = forms.MultipleChoiceField(
         choices=Kind.choices,
         required=False,
