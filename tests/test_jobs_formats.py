@@ -244,3 +244,23 @@ def test_strange_values_from_the_acled_api_refuse_the_row():
         "longitude",
         "fatalities",
     ]
+
+
+def test_the_import_list_and_detail_take_the_same_queries_whatever_the_number_of_jobs(
+    api_client, editor, django_assert_num_queries
+):
+    from events.models import ImportRowError
+
+    api_client.force_authenticate(editor)
+    jobs = [ImportJob.objects.create(format="acled", created_by=editor) for _ in range(5)]
+    ImportRowError.objects.bulk_create(ImportRowError(job=jobs[0], row=n, reason="bad") for n in range(2, 12))
+
+    # permissions (2), count, page (with the uploader joined)
+    with django_assert_num_queries(4):
+        listed = api_client.get("/api/v1/imports/").json()
+    # the job and its failed rows (the user's permissions are cached from the list)
+    with django_assert_num_queries(2):
+        detail = api_client.get(f"/api/v1/imports/{jobs[0].pk}/").json()
+
+    assert listed["count"] == 5
+    assert len(detail["row_errors"]) == 10
