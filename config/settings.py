@@ -167,6 +167,10 @@ def database_options(database: dict) -> dict:
             "min_size": env_int("DATABASE_POOL_MIN_SIZE", 1),
             "max_size": env_int("DATABASE_POOL_MAX_SIZE", 4),
             "timeout": env_int("DATABASE_POOL_TIMEOUT", 5),
+            # psycopg_pool retries a failed connection with a doubling delay until this runs out; the
+            # default (5 minutes) lets the delay grow past a minute during an outage, which then keeps a
+            # pool empty that long after the database is back. A short cycle restarts on demand instead.
+            "reconnect_timeout": env_int("DATABASE_POOL_RECONNECT_TIMEOUT", 5),
         }
     return options
 

@@ -33,6 +33,18 @@ from .servers import ROOT, VENV_BIN, Postgres, Redis, Session, WebServer, make_t
 
 EDITOR = ("prod-editor", "a long and unguessable passphrase")
 API = "/api/v1/incidents/?limit=5"
+# Public reads beyond the incident list, each from a different query builder.
+PUBLIC_READS = [
+    "/api/v1/bases/",
+    "/api/v1/timeline/?bucket=month",
+    "/api/v1/links/",
+    "/api/v1/deployments/?latest=true",
+    "/api/v1/actors/",
+    "/api/v1/incidents/?format=csv",
+    "/api/v1/incidents/?format=geojson",
+    "/ogc/collections/incidents/items?limit=3",
+    "/ogc/collections/incidents",
+]
 
 
 @dataclass
@@ -73,7 +85,7 @@ def stack():
                 "WEB_CONCURRENCY": "2",
                 # Short, so that the outage and timeout tests run in seconds.
                 "DATABASE_STATEMENT_TIMEOUT": "1s",
-                "DATABASE_POOL_TIMEOUT": "2",
+                "DATABASE_POOL_TIMEOUT": "1",
                 "DATABASE_CONNECT_TIMEOUT": "2",
                 # Behind one proxy: the rate limit test speaks for several client addresses.
                 "NUM_PROXIES": "1",
@@ -100,6 +112,12 @@ def stack():
         redis.stop()
         if postgres.is_running():
             postgres.stop()
+        # The servers' logs outlive the run, for a failure's post-mortem (test-artifacts/ is git-ignored).
+        logs = ROOT / "test-artifacts" / "production"
+        shutil.rmtree(logs, ignore_errors=True)
+        for log in [*directory.glob("*/*.log"), *directory.glob("*/server.log")]:
+            (logs / log.parent.name).mkdir(parents=True, exist_ok=True)
+            shutil.copy(log, logs / log.parent.name / log.name)
         shutil.rmtree(directory, ignore_errors=True)
 
 
@@ -308,6 +326,7 @@ def test_with_postgresql_stopped_requests_get_503_and_recover_without_a_restart(
     stack.postgres.stop()
     try:
         api = stack.web.get(API)
+        others = {path: stack.web.get(path) for path in PUBLIC_READS}
         # The session is cached in Redis, but loading the user needs the database.
         admin = editor.request("GET", "/admin/")
         ready = stack.web.get("/readyz")
@@ -320,14 +339,17 @@ def test_with_postgresql_stopped_requests_get_503_and_recover_without_a_restart(
     assert api.headers["Content-Type"] == "application/json"
     assert api.json() == {"detail": "The database is unavailable. Try again shortly.", "unavailable": "database"}
     no_traceback(api.text)
+    assert {path: response.status for path, response in others.items()} == dict.fromkeys(PUBLIC_READS, 503)
+    assert all(response.json()["unavailable"] == "database" for response in others.values())
     assert admin.status == 503
     assert "Temporarily unavailable" in admin.text
     no_traceback(admin.text)
     assert ready.status == 503
     assert ready.json()["failed"] == ["database"]
     assert health.status == 200
-    # The pool reconnects by itself: no restart, the same gunicorn.
+    # The pools reconnect by themselves: no restart, the same gunicorn, and every worker answers again.
     wait_for(lambda: stack.web.get(API).status == 200, "the API to answer again")
+    wait_for(lambda: all(stack.web.get(API).status == 200 for _ in range(12)), "every worker to answer again")
     assert stack.web.get("/readyz").status == 200
     assert stack.web.process.pid == gunicorn
     assert stack.web.process.poll() is None
@@ -440,18 +462,6 @@ def test_with_redis_stopped_reads_answer_saves_commit_and_the_jobs_run_later(sta
 
 
 # --- Scale-out: a read replica ---------------------------------------------------------------------
-
-
-PUBLIC_READS = [
-    "/api/v1/bases/",
-    "/api/v1/timeline/?bucket=month",
-    "/api/v1/links/",
-    "/api/v1/deployments/?latest=true",
-    "/api/v1/actors/",
-    "/api/v1/incidents/?format=csv",
-    "/ogc/collections/incidents/items?limit=3",
-    "/ogc/collections/incidents",
-]
 
 
 @pytest.fixture(scope="module")

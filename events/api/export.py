@@ -27,6 +27,7 @@ ACLED_Codebook_2023.pdf), then ours. The import of ACLED-style files reads this 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import pycountry
 from django.db.models import QuerySet
@@ -135,20 +136,26 @@ def csv_download(incidents: QuerySet, page: PageRequest) -> StreamingHttpRespons
             for block in copy:
                 yield bytes(block)
 
-    response = StreamingHttpResponse(blocks(), content_type="text/csv; charset=utf-8")
+    # Started here, inside the view: a database that is down then gets the same 503 as any other request
+    # (ops.middleware), instead of failing a response whose 200 has already gone out.
+    stream = blocks()
+    first = next(stream, b"")
+    response = StreamingHttpResponse(itertools.chain([first], stream), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = _filename("csv")
     return response
 
 
 def geojson_download(incidents: QuerySet, page: PageRequest) -> StreamingHttpResponse:
-    def chunks():
+    request = PageRequest(
+        ordering=page.ordering, limit=MAX_LIMIT, sort_field=page.sort_field, descending=page.descending
+    )
+    # The first page is read here, inside the view, for the reason csv_download starts its COPY early.
+    result = incident_page(incidents, request, count=False)
+
+    def chunks(result):
         yield b'{"type":"FeatureCollection","features":['
-        request = PageRequest(
-            ordering=page.ordering, limit=MAX_LIMIT, sort_field=page.sort_field, descending=page.descending
-        )
         first = True
         while True:
-            result = incident_page(incidents, request, count=False)
             if result.returned:
                 yield (b"" if first else b",") + result.features[1:-1]
                 first = False
@@ -161,8 +168,9 @@ def geojson_download(incidents: QuerySet, page: PageRequest) -> StreamingHttpRes
                 sort_field=page.sort_field,
                 descending=page.descending,
             )
+            result = incident_page(incidents, request, count=False)
         yield b"]}"
 
-    response = StreamingHttpResponse(chunks(), content_type=GEOJSON)
+    response = StreamingHttpResponse(chunks(result), content_type=GEOJSON)
     response["Content-Disposition"] = _filename("geojson")
     return response
