@@ -35,7 +35,15 @@ from events.api.geojson import (
     incident_page,
     page_links,
 )
-from events.api.http import JSON, ApiView, FirstRenderer, GeoJSONRenderer, bytes_response, flatten_errors
+from events.api.http import (
+    JSON,
+    ApiView,
+    FirstRenderer,
+    GeoJSONRenderer,
+    bytes_response,
+    etag_of,
+    flatten_errors,
+)
 from events.api.params import INCIDENT_FILTER_NAMES, ORDERINGS, PageRequest, QueryReader, read_incident_filters
 from events.api.params import read_page as read_page_params
 from events.api.views import INCIDENT_SOURCES
@@ -81,6 +89,10 @@ class OgcView(ApiView):
 
     def url(self, name: str, **kwargs) -> str:
         return self.request.build_absolute_uri(reverse(name, kwargs=kwargs))
+
+
+def time_stamp() -> str:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
@@ -316,8 +328,11 @@ class ItemsView(OgcView):
                 }
             ],
         )
-        stamp = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-        return bytes_response(feature_collection(result, links, timeStamp=stamp), GEOJSON)
+        response = bytes_response(feature_collection(result, links, timeStamp=time_stamp()), GEOJSON)
+        # timeStamp says when the response was made, so it changes every second; the ETag leaves it out, so a
+        # client's copy stays current for as long as the data does.
+        response["ETag"] = etag_of(feature_collection(result, links))
+        return response
 
 
 @docs.ogc_item

@@ -170,6 +170,17 @@ class TestItems:
 
         assert [f["id"] for f in response.json()["features"]] == [inside.pk]
 
+    def test_a_repeat_is_304_though_the_time_stamp_moves_on(self, client, monkeypatch):
+        IncidentFactory()
+        url = f"{ROOT}/collections/incidents/items"
+        first = client.get(url)
+        monkeypatch.setattr("events.ogc.time_stamp", lambda: "2031-01-01T00:00:00Z")  # the clock moves on
+        repeat = client.get(url)
+
+        assert repeat.json()["timeStamp"] != first.json()["timeStamp"]
+        assert repeat["ETag"] == first["ETag"]
+        assert client.get(url, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+
     def test_drafts_stay_out(self, client):
         IncidentFactory(status=Incident.Status.DRAFT)
 

@@ -36,6 +36,18 @@ def test_the_schema_passes_spectacular_validation_with_no_warnings(tmp_path):
     assert "/api/v1/incidents/" in (tmp_path / "schema.yaml").read_text()
 
 
+def test_the_schema_is_served_as_json_and_documented_in_a_page(client, db):
+    schema = client.get("/api/schema/?format=json")
+    docs = client.get("/api/docs/")
+
+    assert schema.status_code == 200
+    assert schema.json()["openapi"].startswith("3.")
+    assert "/ogc/collections/{collection_id}/items" in schema.json()["paths"]
+    assert docs.status_code == 200
+    # Swagger UI from our own static files (drf-spectacular-sidecar), so no CDN and no inline script.
+    assert b"/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in docs.content
+
+
 @pytest.fixture
 def in_process_wsgi(db):
     """Serve schemathesis's WSGI requests inside the test's transaction.

@@ -204,13 +204,18 @@ def not_modified_since(request, last_modified: dt.datetime | None) -> HttpRespon
     return None
 
 
+def etag_of(content: bytes) -> str:
+    return '"' + hashlib.blake2b(content, digest_size=16).hexdigest() + '"'
+
+
 def conditional(request, response: HttpResponse, last_modified: dt.datetime | None) -> HttpResponse:
     """Add ETag (a hash of the body) and Last-Modified, and answer 304 when the client's copy is current.
 
-    The ETag covers exactly what was sent, so it is right even for changes Last-Modified cannot see.
+    The ETag covers exactly what was sent (unless the view set one, over all but a per-response timestamp), so
+    it is right even for changes Last-Modified cannot see.
     Drafts make the body depend on who asks, hence Vary on the credentials.
     """
-    etag = '"' + hashlib.blake2b(response.content, digest_size=16).hexdigest() + '"'
+    etag = response.get("ETag") or etag_of(response.content)
     response["ETag"] = etag
     timestamp = int(last_modified.timestamp()) if last_modified else None
     if timestamp is not None:
