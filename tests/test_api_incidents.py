@@ -216,13 +216,22 @@ class TestPaging:
 
         assert links == {"self"}
 
-    def test_default_limit_and_cap(self, client):
+    @pytest.mark.parametrize("limit", ["99999999", "9" * 60])
+    def test_a_huge_limit_is_capped(self, client, limit):
         IncidentFactory.create_batch(3)
 
-        response = client.get(f"{URL}?limit=99999999")
+        response = client.get(f"{URL}?limit={limit}")
 
         assert response.status_code == 200
         assert response.json()["numberReturned"] == 3
+
+    def test_empty_parameters_count_as_absent(self, client):
+        IncidentFactory.create_batch(2)
+
+        response = client.get(f"{URL}?bbox=&kind=&actor=&start=&limit=")
+
+        assert response.status_code == 200
+        assert response.json()["numberMatched"] == 2
 
     def test_a_cursor_is_tied_to_its_ordering(self, client):
         IncidentFactory.create_batch(2)

@@ -224,7 +224,11 @@ class TestBadBodies:
         assert response.status_code == 400
         assert "Content-Type" in response.json()["errors"]
 
-    @pytest.mark.parametrize("content", ["{not json", "[1, 2]", '"a string"', "NaN", '{"geometry": NaN}'])
+    @pytest.mark.parametrize(
+        "content",
+        ["{not json", "[1, 2]", '"a string"', "NaN", '{"geometry": NaN}', "[" * 5000 + "]" * 5000],
+        ids=["broken", "array", "string", "nan", "nan-member", "deep"],
+    )
     def test_bodies_that_are_not_a_json_object(self, client, token, content):
         response = client.post(URL, content, content_type="application/json", HTTP_AUTHORIZATION=f"Token {token}")
 

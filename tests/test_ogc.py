@@ -145,6 +145,8 @@ class TestItems:
             ({"datetime": "../.."}, "datetime"),
             ({"datetime": "2021-03-03/2021-01-01"}, "datetime"),
             ({"datetime": "2021-01-01/2021-02-01/2021-03-01"}, "datetime"),
+            ({"datetime": "0001-01-01T00:30:00+01:00"}, "datetime"),  # before year 1 in UTC
+            ({"datetime": "9999-12-31T23:00:00-05:00"}, "datetime"),  # after year 9999 in UTC
             ({"bbox": "1,2,3"}, "bbox"),
             ({"bbox": "50,1,40,2"}, "bbox"),
             ({"limit": "0"}, "limit"),

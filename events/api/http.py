@@ -146,10 +146,13 @@ class ApiView(ApiMixin, APIView):
 
 def json_body(request) -> dict:
     """The request body as a JSON object, refusing anything PostgreSQL or the serializers would choke on."""
-    data = request.data  # raises UnsupportedMediaType / ParseError, answered as 400 above
+    try:
+        data = request.data  # raises UnsupportedMediaType / ParseError, answered as 400 above
+        nul = _find_nul(data)
+    except RecursionError:  # thousands of nested arrays: no incident looks like that
+        raise exceptions.ValidationError({"body": ["The JSON is nested too deeply."]}) from None
     if not isinstance(data, dict):
         raise exceptions.ValidationError({"body": ["Send a JSON object."]})
-    nul = _find_nul(data)
     if nul is not None:
         raise exceptions.ValidationError({nul or "body": ["NUL bytes are not allowed."]})
     return data

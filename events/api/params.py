@@ -61,8 +61,11 @@ class QueryReader:
         return name in self.errors
 
     def one(self, name: str) -> str | None:
-        """The value of a parameter that may be given once; None when absent or already refused."""
-        values = self.query.getlist(name)
+        """The value of a parameter that may be given once; None when absent, empty or already refused.
+
+        An empty value counts as absent, as an HTML form sends the fields left blank (`?actor=&country=`).
+        """
+        values = [value for value in self.query.getlist(name) if value != ""]
         if not values or self.has_error(name):
             return None
         if len(values) > 1:
@@ -127,10 +130,12 @@ class QueryReader:
         value = self.one(name)
         if value is None:
             return None
-        if not re.fullmatch(r"[+-]?[0-9]{1,30}", value.strip()):
+        digits = value.strip()
+        if not re.fullmatch(r"[+-]?[0-9]+", digits):
             self.error(name, "Give a whole number.")
             return None
-        number = int(value)
+        # Past 30 digits the exact value cannot matter (and Python refuses to parse thousands of them).
+        number = int(digits) if len(digits) <= 30 else (-1 if digits.startswith("-") else 1) * 10**30
         if number < minimum:
             self.error(name, f"Must be at least {minimum}.")
             return None
@@ -258,7 +263,7 @@ def read_datetime(reader: QueryReader) -> tuple[dt.date | None, dt.date | None]:
         return None, None
     try:
         days = [None if part in ("", "..") and len(parts) == 2 else _day_of(part) for part in parts]
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: a time zone that moves the day past year 1 or 9999
         reader.error("datetime", "Give RFC 3339 dates or date-times, such as 2021-03-03 or 2021-03-03T12:00:00Z.")
         return None, None
     if len(days) == 1:
