@@ -290,7 +290,7 @@ def acled_kind(event_type: str, sub_event_type: str, actor1: str, notes: str) ->
     return Kind.CONTEXT
 
 
-def _acled_actor_kind_is_named(actor: str) -> bool:
+def _is_named_actor(actor: str) -> bool:
     return bool(actor) and not actor.startswith("Unidentified")
 
 
@@ -347,7 +347,7 @@ def parse_acled(record: Mapping[str, Any], row: int, dataset: str = ACLED_DATASE
         kind=str(kind),  # the plain value, so that the digest does not depend on how an enum prints
         title=title[:200],
         summary=summary,
-        attribution="assessed" if _acled_actor_kind_is_named(actor1) else "unknown",
+        attribution="assessed" if _is_named_actor(actor1) else "unknown",
         lon=lon,
         lat=lat,
         geo_precision=geo_precision,
@@ -728,7 +728,7 @@ FORMATS: dict[str, FileFormat] = {
 def detect_format(name: str, head: bytes) -> str:
     """The format of an uploaded file, from its name and first bytes."""
     lowered = name.lower()
-    if lowered.endswith((".geojson", ".json")) or head.lstrip().startswith(b"{"):
+    if lowered.endswith((".geojson", ".json")) or head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
         return ImportJob.Format.GEOJSON
     first_line = head.decode("utf-8-sig", errors="replace").splitlines()[0].lower() if head else ""
     columns = {c.strip().strip('"') for c in first_line.split(",")}
