@@ -8,7 +8,7 @@ import { apiParams } from "./state.js";
 
 const PAGE = 100;
 
-export function createList({ container, moreButton, api, status, palette, onSelect, onCount }) {
+export function createList({ container, moreButton, api, status, palette, onSelect, onCount, onFeatures }) {
   let controller = null;
   let next = null;
   let selected = "";
@@ -52,6 +52,7 @@ export function createList({ container, moreButton, api, status, palette, onSele
   }
 
   function append(collection) {
+    onFeatures?.(collection.features);
     const items = collection.features.map(item);
     container.append(...items);
     shown += items.length;

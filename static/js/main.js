@@ -101,6 +101,7 @@ async function boot() {
     palette,
     onSelect: select,
     onCount: setCount,
+    onFeatures: (features) => mapView.rememberLocations(features),
   });
 
   const chains = createChains({

@@ -237,6 +237,7 @@ export function createMap({ container, config, api, palette, status, borders, on
         opacity: 0.9,
       });
       marker.bindTooltip(tooltipFor(p), { direction: "top", offset: [0, -6], opacity: 1 });
+      locations.set(String(p.id ?? f.id), f.geometry.coordinates);
       marker.on("click", () => onSelect(p.id ?? f.id));
       (categoryLayers.get(category) ?? categoryLayers.values().next().value).addLayer(marker);
       drawn += 1;
@@ -417,7 +418,12 @@ export function createMap({ container, config, api, palette, status, borders, on
     const controller = new AbortController();
     selectController = controller;
     selectedId = String(id);
+    // Where the incident is may already be known (from the list or the markers): fly there while its
+    // details load, rather than after.
+    const known = locations.get(String(id));
+    const flight = fly && known ? flyTo(L.latLng(known[1], known[0])) : null;
     const feature = await status.track("incident", () => api.incident(id, { signal: controller.signal }), () => select(id));
+    if (flight) await flight;
     if (controller !== selectController || !feature) return;
     const card = buildIncidentCard(feature, { palette, onSelect, countryName: (code) => config.countries[code]?.[1] ?? code });
     const previous = currentPopup;
@@ -462,14 +468,21 @@ export function createMap({ container, config, api, palette, status, borders, on
       currentPopup = popup;
       popup.openOn(map);
     };
+    if (fly) await flyTo(latlng);
+    open();
+  }
+
+  const locations = new Map(); // incident id -> [lon, lat], as seen in lists and on the map
+
+  /** Moves to a point unless it is already well in view at a useful zoom; resolves when the map is still. */
+  function flyTo(latlng) {
     const inner = map.getBounds().pad(-0.15);
-    if (fly && (map.getZoom() < SELECT_ZOOM || !inner.contains(latlng))) {
-      map.once("moveend", open);
+    if (map.getZoom() >= SELECT_ZOOM && inner.contains(latlng)) return Promise.resolve();
+    return new Promise((resolve) => {
+      map.once("moveend", resolve);
       if (REDUCED_MOTION) map.setView(latlng, Math.max(map.getZoom(), SELECT_ZOOM), { animate: false });
       else map.flyTo(latlng, Math.max(map.getZoom(), SELECT_ZOOM), { duration: 0.6 });
-    } else {
-      open();
-    }
+    });
   }
 
   // ----- bases ----------------------------------------------------------------------------------
@@ -638,6 +651,10 @@ export function createMap({ container, config, api, palette, status, borders, on
     setCategoryVisible,
     setLayerVisible,
     currentBbox,
+    /** Remember where incidents are (the list knows), so selecting one can fly before its details arrive. */
+    rememberLocations(features) {
+      for (const f of features) if (f.geometry) locations.set(String(f.properties?.id ?? f.id), f.geometry.coordinates);
+    },
     setViewBbox: (text) => {
       viewBbox = text;
     },
