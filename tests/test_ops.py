@@ -238,3 +238,17 @@ def test_a_write_through_the_shared_write_path_leaves_history_rows(editor):
     assert incident.history.count() >= 1
     assert Casualty.history.filter(incident_id=incident.pk, history_type="+").count() == 1
     assert Involvement.history.filter(incident_id=incident.pk, history_type="+").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("tile_url", "source"),
+    [
+        ("https://tile.openstreetmap.org/{z}/{x}/{y}.png", ["https://tile.openstreetmap.org"]),
+        ("https://{s}.tiles.example.org/{z}/{x}/{y}.png", ["https://*.tiles.example.org"]),
+        ("", []),
+    ],
+)
+def test_the_policy_lets_images_come_from_the_tile_server_only(tile_url, source):
+    from config.settings import tile_source
+
+    assert tile_source(tile_url) == source
