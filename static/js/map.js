@@ -99,12 +99,13 @@ export function createMap({ container, config, api, palette, status, borders, on
   map.attributionControl.setPrefix(false);
   map.attributionControl.addAttribution("Leaflet · Borders: Natural Earth");
 
-  // Panes, bottom to top: offline borders, online tiles (200), country names, troop labels,
-  // incidents (overlayPane 400), chain arrows, the selection ring, base markers (markerPane 600).
+  // Panes, bottom to top: offline borders, online tiles (200), country names, incidents (overlayPane
+  // 400), chain arrows, the selection ring, base markers and clusters (markerPane 600), and the troop
+  // labels, which let clicks through to what they cover.
   const panes = [
     ["borders", 150],
     ["countryLabels", 250],
-    ["troopLabels", 380],
+    ["troopLabels", 640],
     ["chains", 450],
     ["selection", 460],
   ];
@@ -539,7 +540,7 @@ export function createMap({ container, config, api, palette, status, borders, on
   }
 
   // ----- troop labels ---------------------------------------------------------------------------
-  const obstacles = []; // [lon, lat] of the bases, which labels should not cover
+  const obstacles = []; // [lon, lat] of the bases
   const anchors = new Map(); // country code -> [lat, lon], chosen once so labels do not jump
 
   async function setTroopLabels(labels) {
@@ -548,7 +549,9 @@ export function createMap({ container, config, api, palette, status, borders, on
     for (const label of labels) {
       const place = countries.get(config.countries[label.country]?.[0]);
       if (!anchors.has(label.country) && place) {
-        anchors.set(label.country, quietPoint(place.ring, obstacles) ?? place.center);
+        // Bases, and the incidents drawn so far, are what a label should leave uncovered.
+        const drawn = [...locations.values()].slice(0, 3000);
+        anchors.set(label.country, quietPoint(place.ring, [...obstacles, ...drawn]) ?? place.center);
       }
       const at = anchors.get(label.country);
       if (!at) continue;

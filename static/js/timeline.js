@@ -15,6 +15,13 @@ function bucketEnd(startMs, bucket) {
   return bucket === "month" ? addMonths(startMs, 1) : addDays(startMs, BUCKET_DAYS[bucket] ?? 7);
 }
 
+/** "950", "2.5k", "10k": axis labels that fit the margin. */
+function compactNumber(n) {
+  if (n < 1000) return number(n);
+  const k = n / 1000;
+  return `${Number.isInteger(k) || k >= 10 ? Math.round(k) : k.toFixed(1)}k`;
+}
+
 function niceMax(n) {
   if (n <= 4) return Math.max(n, 1);
   const magnitude = 10 ** Math.floor(Math.log10(n));
@@ -107,7 +114,7 @@ export function createTimeline({ container, caption, clearButton, palette, onRan
       if (value !== Math.round(value) && maxTotal < 4) continue;
       grid.append(
         svg("line", { x1: MARGIN.left, x2: width - MARGIN.right, y1: y(value), y2: y(value) }),
-        svg("text", { x: MARGIN.left - 6, y: y(value) + 4, "text-anchor": "end", text: number(value) }),
+        svg("text", { x: MARGIN.left - 6, y: y(value) + 4, "text-anchor": "end", text: compactNumber(value) }),
       );
     }
     root.append(grid);

@@ -137,8 +137,19 @@ export function createTroopChart({ container, legend }) {
     }
     const maxValue = Math.max(...levels.map((t) => t.high ?? t.figure ?? t.best ?? 0), 1);
     const yMax = [1000, 2000, 4000, 6000, 8000, 10000, 20000, 40000, 60000, 100000].find((v) => v >= maxValue * 1.05) ?? maxValue * 1.1;
-    // Room on the right for the longest end label (11px bold: about 6.7px a character).
-    const labelRoom = Math.min(Math.max(...series.map((s) => endLabel(s).length)) * 6.7 + 10, width * 0.45);
+    // Room on the right for the longest end label, measured as drawn; long names are shortened to fit.
+    const probe = svg("text", { class: "series-label", x: 0, y: -20 });
+    root.append(probe);
+    const textWidth = (text) => {
+      probe.textContent = text;
+      return probe.getComputedTextLength();
+    };
+    const labelRoom = Math.min(Math.max(...series.map((s) => textWidth(endLabel(s)))) + 12, width * 0.45);
+    const fit = (text) => {
+      let shown = text;
+      while (shown.length > 4 && textWidth(shown) > labelRoom - 10) shown = shown.slice(0, -2);
+      return shown === text ? text : `${shown.trimEnd()}…`;
+    };
     const x = (ms) => MARGIN.left + ((ms - lo) / (hi - lo)) * (width - MARGIN.left - labelRoom);
     const y = (v) => height - MARGIN.bottom - (v / yMax) * (height - MARGIN.top - MARGIN.bottom);
     const right = width - labelRoom;
@@ -225,17 +236,24 @@ export function createTroopChart({ container, legend }) {
       const lastActual = actual.at(-1);
       const lastPlan = planned.at(-1);
       const endValue = (lastActual ?? lastPlan).figure ?? (lastActual ?? lastPlan).best ?? 0;
-      endLabels.push({ y: y(endValue) + 4, color, text: endLabel(s) });
+      endLabels.push({ y: y(endValue) + 4, color, text: fit(endLabel(s)), full: endLabel(s) });
       root.append(group);
       description.push(
         `${name}: ${all.map((t) => `${t.label} ${t.status === "actual" ? "" : `${String(t.status_label || t.status).toLowerCase()} `}as of ${isoDay(parseDay(t.as_of))}`).join("; ")}`,
       );
     });
+    probe.remove();
     endLabels.sort((a, b) => a.y - b.y);
     for (let i = 1; i < endLabels.length; i++) endLabels[i].y = Math.max(endLabels[i].y, endLabels[i - 1].y + 13);
     const overflow = endLabels.length ? endLabels.at(-1).y - (height - MARGIN.bottom + 4) : 0;
     for (const label of endLabels) {
-      root.append(svg("text", { class: "series-label", x: right + 6, y: label.y - Math.max(overflow, 0), fill: label.color, text: label.text }));
+      root.append(
+        svg(
+          "text",
+          { class: "series-label", x: right + 6, y: label.y - Math.max(overflow, 0), fill: label.color, text: label.text },
+          svg("title", { text: label.full }),
+        ),
+      );
     }
     root.setAttribute("aria-label", `Troop levels over time. ${description.join(". ")}`);
   }
