@@ -165,7 +165,10 @@ def database_options(database: dict) -> dict:
     if DATABASE_POOL:
         options["pool"] = {
             "min_size": env_int("DATABASE_POOL_MIN_SIZE", 1),
-            "max_size": env_int("DATABASE_POOL_MAX_SIZE", 4),
+            # One per gunicorn thread (GUNICORN_THREADS) is all a process can use. More would only sit idle,
+            # and after a database restart each idle connection fails its check once, with the pool backing
+            # off a little longer after each: the first request would then wait seconds, not one.
+            "max_size": env_int("DATABASE_POOL_MAX_SIZE", 2),
             "timeout": env_int("DATABASE_POOL_TIMEOUT", 5),
             # psycopg_pool retries a failed connection with a doubling delay until this runs out; the
             # default (5 minutes) lets the delay grow past a minute during an outage, which then keeps a
