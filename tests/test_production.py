@@ -62,6 +62,7 @@ class Stack:
             row = cursor.fetchone() if cursor.description else None
         return row[0] if row else None
 
+
 # One of each way the API reaches the database (ORM, hand-written SQL, streaming exports, OGC), for the
 # outage test, where each request waits out the pool's timeout.
 OUTAGE_READS = [
