@@ -116,13 +116,24 @@ def raw_feature_sql() -> str:
         'weapon', i.weapon, 'munitions', i.munitions, 'status', i.status))"""
 
 
-def raw_joins() -> str:
-    return f"""JOIN (VALUES {kinds_values()}) AS k(code, label, category) ON k.code = i.kind
-      LEFT JOIN posture_base b ON b.id = i.base_id
-      LEFT JOIN LATERAL (SELECT json_agg(a.name ORDER BY a.name) FILTER (WHERE v.role = 'attacker') AS attackers,
-                                json_agg(a.name ORDER BY a.name) FILTER (WHERE v.role = 'target') AS targets
+def raw_joins(*, page: bool = False) -> str:
+    """For a page (i a CTE), the involvements of all its rows in one grouped pass; for one row, a lateral."""
+    involved = (
+        """LEFT JOIN (SELECT v.incident_id,
+                            json_agg(a.name ORDER BY a.name) FILTER (WHERE v.role = 'attacker') AS attackers,
+                            json_agg(a.name ORDER BY a.name) FILTER (WHERE v.role = 'target') AS targets
+                     FROM events_involvement v JOIN posture_actor a ON a.id = v.actor_id
+                     WHERE v.incident_id IN (SELECT id FROM i) GROUP BY v.incident_id) inv ON inv.incident_id = i.id"""
+        if page
+        else """LEFT JOIN LATERAL (
+                     SELECT json_agg(a.name ORDER BY a.name) FILTER (WHERE v.role = 'attacker') AS attackers,
+                            json_agg(a.name ORDER BY a.name) FILTER (WHERE v.role = 'target') AS targets
                          FROM events_involvement v JOIN posture_actor a ON a.id = v.actor_id
                          WHERE v.incident_id = i.id) inv ON true"""
+    )
+    return f"""JOIN (VALUES {kinds_values()}) AS k(code, label, category) ON k.code = i.kind
+      LEFT JOIN posture_base b ON b.id = i.base_id
+      {involved}"""
 
 
 def raw_pages(conn, start: dt.date, end: dt.date) -> list[bytes]:
@@ -137,15 +148,16 @@ def raw_pages(conn, start: dt.date, end: dt.date) -> list[bytes]:
         keyset = "AND i.occurred_on <= %s AND (i.occurred_on, i.id) < (%s, %s)" if after else ""
         count = "%s::bigint" if after else f"(SELECT count(*) FROM events_incident i WHERE {where})"
         sql = f"""
+          WITH i AS MATERIALIZED (
+            SELECT {columns}, row_number() OVER (ORDER BY i.occurred_on DESC, i.id DESC) AS n
+            FROM events_incident i WHERE {where} {keyset}
+            ORDER BY i.occurred_on DESC, i.id DESC LIMIT {PAGE + 1})
           SELECT {count}, count(*),
                  coalesce(json_agg({raw_feature_sql()} ORDER BY i.n) FILTER (WHERE i.n <= {PAGE}), '[]')::text,
                  min(i.occurred_on) FILTER (WHERE i.n = {PAGE}), min(i.id) FILTER (WHERE i.n = {PAGE})
-          FROM (SELECT {columns}, row_number() OVER (ORDER BY i.occurred_on DESC, i.id DESC) AS n
-                FROM events_incident i WHERE {where} {keyset}
-                ORDER BY i.occurred_on DESC, i.id DESC LIMIT {PAGE + 1}) i
-          {raw_joins()}"""
-        params = (matched,) if after else (*BBOX, start, end)
-        params += (*BBOX, start, end, *((after[0], *after) if after else ()))
+          FROM i {raw_joins(page=True)}"""
+        params = (*BBOX, start, end, *((after[0], *after) if after else ()))
+        params += (matched,) if after else (*BBOX, start, end)
         matched, fetched, features, last_day, last_id = conn.execute(sql, params).fetchone()
         head = {"type": "FeatureCollection", "numberMatched": matched, "numberReturned": min(fetched, PAGE)}
         bodies.append(json.dumps(head).encode()[:-1] + b',"features":' + features.encode() + b"}")

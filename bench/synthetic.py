@@ -135,8 +135,12 @@ def database_url(name: str = BENCH_DATABASE) -> str:
 
 
 def connect(name: str, **kwargs) -> psycopg.Connection:
-    # JIT off, as the site's connections have it (config/settings.py): the raw-SQL baseline runs as they do.
-    return psycopg.connect(host=str(SOCKET_DIR), port=PORT, user="posture", dbname=name, options="-c jit=off", **kwargs)
+    """A plain psycopg connection. JIT off, as the site's connections have it (config/settings.py); and no
+    automatic prepared statements: after five runs psycopg would prepare a query, and PostgreSQL's generic
+    plan for it (one plan for any bbox and dates) can take a page from a second to minutes."""
+    conn = psycopg.connect(host=str(SOCKET_DIR), port=PORT, user="posture", dbname=name, options="-c jit=off", **kwargs)
+    conn.prepare_threshold = None
+    return conn
 
 
 def ensure_database(name: str) -> None:
