@@ -346,18 +346,11 @@ def refresh_nearest_bases() -> int:
     returns how many incidents changed. One statement; rows whose answer is unchanged are not written."""
     with connection.cursor() as cursor:
         cursor.execute(
-            """
+            f"""
             UPDATE events_incident AS i SET nearest_base_id = nb.id, nearest_base_km = nb.km
-            FROM events_incident AS s
-            LEFT JOIN LATERAL (
-                SELECT b.id, round((ST_DistanceSphere(b.location, s.location) / 1000)::numeric, 3)::float8 AS km
-                FROM posture_base AS b
-                WHERE s.location IS NOT NULL
-                ORDER BY ST_DistanceSphere(b.location, s.location), b.id
-                LIMIT 1
-            ) AS nb ON true
+            FROM events_incident AS s {bulk.NEAREST_BASE_JOIN}
             WHERE i.id = s.id
               AND (i.nearest_base_id IS DISTINCT FROM nb.id OR i.nearest_base_km IS DISTINCT FROM nb.km)
-            """
+            """  # noqa: S608 - a constant fragment, no user input
         )
         return cursor.rowcount

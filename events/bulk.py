@@ -66,15 +66,10 @@ STAGE_COLUMNS = (
     " munitions, status"
 )
 
-# The derived figures, computed as Incident.refresh_derived() does: casualty totals from the staged
-# casualties, and the nearest base by ST_DistanceSphere (what Django's Distance uses on these fields).
-DERIVED_JOINS = """
-    LEFT JOIN (
-        SELECT incident_id,
-               sum(coalesce(best, low, high)) AS all_best,
-               coalesce(sum(coalesce(best, low, high)) FILTER (WHERE kind = 'killed'), 0) AS killed_best
-        FROM import_stage_casualty GROUP BY incident_id
-    ) AS c ON c.incident_id = s.incident_id
+# The nearest base (id and km) of the row aliased `s`, as `nb`: by ST_DistanceSphere, which is what
+# Django's Distance uses on these fields, so it agrees with Incident.refresh_derived(). Shared by imports
+# and actions.refresh_nearest_bases().
+NEAREST_BASE_JOIN = """
     LEFT JOIN LATERAL (
         SELECT b.id, round((ST_DistanceSphere(b.location, s.location) / 1000)::numeric, 3)::float8 AS km
         FROM posture_base AS b
@@ -83,6 +78,20 @@ DERIVED_JOINS = """
         LIMIT 1
     ) AS nb ON true
 """
+
+# The derived figures, computed as Incident.refresh_derived() does: casualty totals from the staged
+# casualties, and the nearest base.
+DERIVED_JOINS = (
+    """
+    LEFT JOIN (
+        SELECT incident_id,
+               sum(coalesce(best, low, high)) AS all_best,
+               coalesce(sum(coalesce(best, low, high)) FILTER (WHERE kind = 'killed'), 0) AS killed_best
+        FROM import_stage_casualty GROUP BY incident_id
+    ) AS c ON c.incident_id = s.incident_id
+"""
+    + NEAREST_BASE_JOIN
+)
 
 INCIDENT_VALUES = """
     occurred_on = s.occurred_on, date_precision = s.date_precision, kind = s.kind, title = s.title,
