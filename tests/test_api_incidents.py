@@ -517,6 +517,50 @@ class TestChain:
         lags = {(link["prior"], link["incident"]): link["lag_days"] for link in body["links"]}
         assert lags == {(k1.pk, soleimani.pk): 7, (soleimani.pk, missiles.pk): 5, (k1.pk, missiles.pk): 12}
         assert body["links"][0]["relation_label"] == "escalation of"
+        assert body["truncated"] is False
+
+    @staticmethod
+    def a_line_of(n: int) -> list[Incident]:
+        """n incidents, each a response to the one the day before."""
+        incidents = [IncidentFactory(occurred_on=dt.date(2021, 1, 1) + dt.timedelta(days=d)) for d in range(n)]
+        for prior, incident in zip(incidents, incidents[1:], strict=False):
+            IncidentLinkFactory(incident=incident, prior=prior)
+        return incidents
+
+    def test_a_chain_beyond_the_limit_says_it_was_cut(self, client, monkeypatch, django_assert_num_queries):
+        monkeypatch.setattr("events.api.views.CHAIN_LIMIT", 3)
+        line = self.a_line_of(6)
+
+        with django_assert_num_queries(4):
+            body = client.get(f"{URL}{line[-1].pk}/chain/").json()
+
+        assert body["truncated"] is True
+        # The part nearest the incident, still joined up by its links.
+        assert [i["id"] for i in body["incidents"]] == [i.pk for i in line[-3:]]
+        assert [(link["prior"], link["incident"]) for link in body["links"]] == [
+            (line[3].pk, line[4].pk),
+            (line[4].pk, line[5].pk),
+        ]
+
+    def test_a_chain_of_exactly_the_limit_is_whole(self, client, monkeypatch, django_assert_num_queries):
+        monkeypatch.setattr("events.api.views.CHAIN_LIMIT", 3)
+        line = self.a_line_of(3)
+
+        with django_assert_num_queries(4):
+            body = client.get(f"{URL}{line[0].pk}/chain/").json()
+
+        assert body["truncated"] is False
+        assert [i["id"] for i in body["incidents"]] == [i.pk for i in line]
+
+    def test_a_short_chain_is_walked_once(self, client, django_assert_num_queries):
+        line = self.a_line_of(2)
+
+        # The incident, the chain, its links.
+        with django_assert_num_queries(3):
+            body = client.get(f"{URL}{line[0].pk}/chain/").json()
+
+        assert body["truncated"] is False
+        assert len(body["incidents"]) == 2
 
     def test_the_public_chain_does_not_pass_through_a_draft(self, client):
         first = IncidentFactory(occurred_on=dt.date(2021, 1, 1))

@@ -244,6 +244,10 @@ class ChainLinkSchema(serializers.Serializer):
 class ChainSchema(serializers.Serializer):
     incident = serializers.IntegerField()
     incidents = ChainIncidentSchema(many=True, help_text="In date order.")
+    truncated = serializers.BooleanField(
+        help_text="Whether the walk stopped at its limit with more of the chain beyond: incidents then holds "
+        "that many, connected through links, and not the whole chain."
+    )
     links = ChainLinkSchema(many=True)
 
 
@@ -301,7 +305,7 @@ incidents = extend_schema_view(
     chain=extend_schema(
         summary="The escalation chain an incident belongs to",
         description="Every incident reachable through links in either direction, in date order, with the links "
-        "and the lag in days of each step.",
+        "and the lag in days of each step. The walk stops at 2,000 incidents; `truncated` says whether it did.",
         parameters=[ID],
         responses={(200, JSON): ChainSchema, **NOT_FOUND},
     ),

@@ -52,6 +52,10 @@ INCIDENT_SOURCES = [
 # The key changes with the data, so this only bounds how long an unused body takes up memory.
 CLUSTERS_CACHE_SECONDS = 6 * 3600
 
+# Real chains are a handful of incidents; this bounds the walk when links join a runaway component
+# (a bulk import linking everything to one incident), and the response says when it was reached.
+CHAIN_LIMIT = 2000
+
 
 def write_error(error: IntegrityError) -> exceptions.ValidationError:
     """A constraint the validation could not see coming (a concurrent write): still a 400, never a 500."""
@@ -136,13 +140,24 @@ class IncidentViewSet(ApiMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["get"])
     def chain(self, request, pk: str):
         incident = get_object_or_404(self.get_queryset().only("id"), pk=pk)
+        through_drafts = sees_drafts(request.user)
         members = (
             self.get_queryset()
-            .in_chain_of(incident.pk, through_drafts=sees_drafts(request.user))
+            .in_chain_of(incident.pk, through_drafts=through_drafts, limit=CHAIN_LIMIT)
             .order_by("occurred_on", "id")
             .values("id", "title", "occurred_on", "date_precision", "kind", lon=StX("location"), lat=StY("location"))
         )
         incidents = [self._chain_member(row) for row in members]
+        # Asking for one more and dropping it here would drop the latest by date, which may be the incident
+        # itself or the only step between two others; the walk's own first CHAIN_LIMIT are connected. So a
+        # chain that reached the limit is walked once more, one further, to tell whether it goes on.
+        truncated = (
+            len(incidents) == CHAIN_LIMIT
+            and self.get_queryset()
+            .in_chain_of(incident.pk, through_drafts=through_drafts, limit=CHAIN_LIMIT + 1)
+            .count()
+            > CHAIN_LIMIT
+        )
         dates = {row["id"]: row["occurred_on"] for row in incidents}
         links = (
             IncidentLink.objects.filter(incident_id__in=dates, prior_id__in=dates)
@@ -154,6 +169,7 @@ class IncidentViewSet(ApiMixin, viewsets.GenericViewSet):
             {
                 "incident": incident.pk,
                 "incidents": incidents,
+                "truncated": truncated,
                 "links": [
                     {
                         "id": link["id"],
