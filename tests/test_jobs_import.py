@@ -12,32 +12,17 @@ from django.contrib.gis.geos import Point
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db.models import Count, Sum
-from rest_framework.authtoken.models import Token
 
 from events.models import Casualty, ImportJob, Incident, Involvement
 from posture.models import Actor
 
 from .acled_rows import acled_rows, write_acled_csv
 from .celery_worker import wait_for_job, wait_until
-from .factories import BaseFactory, EditorFactory
+from .factories import BaseFactory
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 ROWS = 10_000
-
-
-@pytest.fixture
-def editor(editors_group):
-    return EditorFactory()
-
-
-@pytest.fixture
-def editor_api(editor):
-    from rest_framework.test import APIClient
-
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=editor).key}")
-    return client
 
 
 @pytest.fixture

@@ -8,31 +8,17 @@ import hmac
 import pytest
 from django.contrib.gis.geos import Point
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from events import tasks
 from events.models import Delivery, ImportJob, Incident, Subscription
 from events.notifications import backoff_seconds
 
 from .celery_worker import WebhookReceiver, wait_for_job, wait_until
-from .factories import BaseFactory, EditorFactory, IncidentFactory, SourceFactory
+from .factories import BaseFactory, IncidentFactory, SourceFactory
 from .test_admin import incident_form
 from .test_api_writes import feature
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def editor(editors_group):
-    return EditorFactory()
-
-
-@pytest.fixture
-def editor_api(editor):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=editor).key}")
-    return client
 
 
 @pytest.fixture
