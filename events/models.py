@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.gis.geos import Polygon
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import F, Q, Sum
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
@@ -408,6 +409,56 @@ class IncidentLink(models.Model):
         # The database constraint holds too, but admin inlines leave the parent out of constraint validation.
         if self.incident_id is not None and self.incident_id == self.prior_id:
             raise ValidationError("An incident cannot be linked to itself.")
+
+
+class IncidentCell(models.Model):
+    """Incidents counted per map cell, kind and status at the zoom levels where a view holds most of them.
+
+    The map's clusters at zoom z group incidents by floor(lon / cell), floor(lat / cell), with cells of
+    about 60 screen pixels (`degrees(z)`). Counting a million rows takes a second; reading these takes
+    milliseconds, so /api/v1/incidents/clusters/ answers from them whenever its filters allow
+    (events.api.geojson.clusters).
+
+    Kept current by PostgreSQL itself: statement-level triggers on events_incident add each written
+    statement's changes, whoever writes (admin, API, import SQL, sync), in the same transaction
+    (migration 0008). A cell whose incidents all went away stays, at zero, until `rebuild()`.
+    """
+
+    MAX_ZOOM = 8  # above it a view holds few enough rows to count directly
+
+    zoom = models.PositiveSmallIntegerField()
+    x = models.IntegerField()
+    y = models.IntegerField()
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Incident.Status.choices)
+    count = models.IntegerField()
+    sum_lon = models.FloatField()
+    sum_lat = models.FloatField()
+    # The sum of the ids: with one incident in the cell, its id, which the cluster links to.
+    sum_id = models.BigIntegerField()
+    casualties = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["zoom", "x", "y", "kind", "status"], name="events_incidentcell_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"z{self.zoom} ({self.x}, {self.y}) {self.kind} {self.status}: {self.count}"
+
+    @staticmethod
+    def degrees(zoom: int) -> float:
+        """A cell's width in degrees: 60 pixels of a 256-pixel tile, which spans 360 / 2^zoom degrees.
+
+        Always a power-of-two fraction of 84.375, so exact in binary: the same float wherever it is computed.
+        """
+        return 360 / 2**zoom * 60 / 256
+
+    @classmethod
+    def rebuild(cls) -> None:
+        """Count every cell again from the incidents (after a load that bypassed the triggers)."""
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT events_incidentcell_rebuild()")
 
 
 # The background jobs' bookkeeping (imports, sync, webhook outbox) lives in its own module; importing it

@@ -196,6 +196,12 @@ class IncidentFilters:
             incidents = incidents.with_min_casualties(self.min_casualties)
         return incidents
 
+    @property
+    def only_place_and_kind(self) -> bool:
+        """Whether nothing but the bounding box and the kinds narrows the incidents (what map cells count)."""
+        others = (self.start, self.end, self.actor, self.country, self.base, self.q, self.min_casualties)
+        return all(value is None for value in others)
+
     def queryset(self, user) -> IncidentQuerySet:
         """What this user may see of the incidents that match."""
         return self.apply(Incident.objects.visible_to(user))

@@ -111,7 +111,14 @@ class IncidentViewSet(ApiMixin, viewsets.GenericViewSet):
         if early := self.not_modified(request):
             return early
         body = self._cached_clusters(
-            request, lambda: clusters(filters.apply(self.get_queryset()), 5 if zoom is None else zoom, limit)
+            request,
+            lambda: clusters(
+                filters,
+                self.get_queryset(),
+                5 if zoom is None else zoom,
+                limit,
+                drafts=sees_drafts(request.user),
+            ),
         )
         return bytes_response(body, GEOJSON)
 
