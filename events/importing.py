@@ -852,8 +852,18 @@ def read_ahead(records: Iterator, size: int, batch: int = 500) -> Iterator:
 
 def import_chunk(job: ImportJob, chunk: list[Record], context: actions.ImportContext) -> None:
     """Write one chunk and the job's progress, in the caller's transaction (which locks the job row)."""
-    parsed = [r for r in chunk if isinstance(r, ParsedIncident)]
     problems = [r for r in chunk if isinstance(r, RowProblem)]
+    parsed = []
+    for record in chunk:
+        if not isinstance(record, ParsedIncident):
+            continue
+        if record.base and record.base.lower() not in context.bases:
+            # Written without its base, the incident would look as if it targeted none (a typo, a base not
+            # yet added): the editor hears of the row instead.
+            reason = f'base_name: unknown base "{record.base}" (no base has this slug or name)'
+            problems.append(RowProblem(record.row, record.external_id, reason))
+        else:
+            parsed.append(record)
     try:
         outcome = actions.import_incidents(parsed, context=context)
     except (IntegrityError, DataError):

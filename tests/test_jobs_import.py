@@ -6,6 +6,7 @@ The worker (tests/celery_worker.py) works on the test database, so these tests c
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 from django.contrib.gis.geos import Point
@@ -172,3 +173,34 @@ def test_bad_rows_are_listed_with_row_external_id_and_reason_and_the_good_rows_l
     assert failed.value.returncode == 1
     assert "5 row(s) of import" in str(failed.value)
     assert f"row 5 ({rows[3]['event_id_cnty']}): event_type: 'Picnic' is not an ACLED event type" in err.getvalue()
+
+
+def test_a_row_naming_an_unknown_base_is_listed_and_the_others_land_with_their_base(
+    celery_worker, editor_api, ayn_al_asad, tmp_path
+):
+    def feature(external_id: str, base_name: str) -> dict:
+        properties = {"dataset": "ours", "external_id": external_id, "occurred_on": "2021-03-03",
+                      "kind": "rocket_attack", "title": f"Rockets {external_id}", "base_name": base_name}  # fmt: skip
+        return {"type": "Feature", "geometry": {"type": "Point", "coordinates": [42.4, 33.8]}, "properties": properties}
+
+    names = {"A1": "Ayn al-Asad", "A2": "Tower 22", "A3": "AYN-AL-ASAD", "A4": ""}
+    path = tmp_path / "bases.geojson"
+    features = [feature(external_id, name) for external_id, name in names.items()]
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+
+    job = wait_for_job(upload(editor_api, path).json()["id"])
+
+    assert job.counts() == {"created": 3, "updated": 0, "unchanged": 0, "failed": 1}
+    assert [(e.row, e.external_id, e.reason) for e in job.row_errors.all()] == [
+        (2, "A2", 'base_name: unknown base "Tower 22" (no base has this slug or name)'),
+    ]
+    # By name or by slug, whatever the case; a row naming no base targets none.
+    assert dict(Incident.objects.values_list("external_id", "base")) == {
+        "A1": ayn_al_asad.pk,
+        "A3": ayn_al_asad.pk,
+        "A4": None,
+    }
+    detail = editor_api.get(f"/api/v1/imports/{job.pk}/").json()
+    assert detail["row_errors"] == [
+        {"row": 2, "external_id": "A2", "reason": 'base_name: unknown base "Tower 22" (no base has this slug or name)'}
+    ]
