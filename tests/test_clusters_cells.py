@@ -109,16 +109,17 @@ class TestTheTriggersKeepTheCellsCounted:
         assert list(IncidentCell.objects.values_list("id", "count", "sum_lon")) == before
 
 
-class TestTheApiAnswersFromTheCells:
-    @pytest.fixture
-    def incidents(self):
-        return [IncidentFactory(location=Point(42.44 + n / 1000, 33.78), casualties_best=n) for n in range(3)] + [
-            IncidentFactory(location=Point(36.0, 30.0), kind=Kind.AIR_STRIKE, casualties_best=4),
-            IncidentFactory(location=Point(44.3, 33.3), kind=Kind.SHOW_OF_FORCE),
-            IncidentFactory(location=Point(44.31, 33.31), status=Incident.Status.DRAFT),
-            IncidentFactory(location=None),
-        ]
+@pytest.fixture
+def incidents():
+    return [IncidentFactory(location=Point(42.44 + n / 1000, 33.78), casualties_best=n) for n in range(3)] + [
+        IncidentFactory(location=Point(36.0, 30.0), kind=Kind.AIR_STRIKE, casualties_best=4),
+        IncidentFactory(location=Point(44.3, 33.3), kind=Kind.SHOW_OF_FORCE),
+        IncidentFactory(location=Point(44.31, 33.31), status=Incident.Status.DRAFT),
+        IncidentFactory(location=None),
+    ]
 
+
+class TestTheApiAnswersFromTheCells:
     @pytest.mark.parametrize("zoom", [3, 5, 8])
     def test_a_box_around_everything_is_answered_from_the_cells_as_counting_would(self, client, incidents, zoom):
         body, sql = clusters(client, f"zoom={zoom}&bbox={WHOLE_REGION}")
@@ -169,3 +170,20 @@ class TestTheApiAnswersFromTheCells:
 
         assert counted_rows(sql)
         assert not read_cells(sql)
+
+
+class TestTheListsCountComesFromTheCellsWhenTheyKnowIt:
+    @pytest.mark.parametrize(
+        ("query", "expected"),
+        [
+            (f"bbox={WHOLE_REGION}", 5),  # the cells know
+            (f"bbox={WHOLE_REGION}&kind=air_strike", 1),
+            ("bbox=42.4405,20,60,45", 3),  # a cell cut by the box: counted
+            (f"bbox={WHOLE_REGION}&start=1900-01-01", 5),  # a filter the cells do not count
+        ],
+    )
+    def test_number_matched_is_exact_either_way(self, client, incidents, query, expected):
+        response = client.get(f"/api/v1/incidents/?{query}&limit=1")
+
+        assert response.status_code == 200
+        assert response.json()["numberMatched"] == expected

@@ -307,12 +307,15 @@ def _beyond(field: str, key, pk: int, descending: bool) -> Q:
     return Q(**{f"{field}__gte": key}) & (Q(**{f"{field}__gt": key}) | Q(**{field: key, "pk__gt": pk}))
 
 
-def feature_page(rows: QuerySet, page: PageRequest, spec: FeatureSpec, *, count: bool = True) -> Page:
+def feature_page(
+    rows: QuerySet, page: PageRequest, spec: FeatureSpec, *, count: bool = True, counted: Fragment | None = None
+) -> Page:
     """One page of `rows` as Features, in one statement.
 
     The page's rows come out of Django's SQL with every column the Feature needs, so PostgreSQL reads each
     row once (no second lookup by id), numbers them in the page's order and aggregates them with json_agg.
-    numberMatched is counted on the first page and then travels in the cursors.
+    numberMatched is counted on the first page and then travels in the cursors; `counted`, a scalar that may
+    know it already (counted_in_cells), spares the count unless it is NULL.
     """
     cursor = page.cursor
     backwards = cursor is not None and cursor.backwards
@@ -327,6 +330,9 @@ def feature_page(rows: QuerySet, page: PageRequest, spec: FeatureSpec, *, count:
     known = cursor.matched if cursor is not None else None
     if count and known is None:
         matched = "(SELECT count(*) FROM (" + Fragment.of(rows.order_by().values("id")) + ") AS matched)"
+        if counted is not None:
+            # COALESCE stops at the first value, so the count's scan only runs when the cells cannot say.
+            matched = "coalesce(" + counted + ", " + matched + ")"
     else:
         matched = Fragment("%s::bigint", (known,))
     keys = f"json_build_array({alias}.{key}, {alias}.id)::text"
@@ -371,8 +377,10 @@ def _cursor(page: PageRequest, key_json: str, matched: int | None, *, backwards:
     return Cursor(ordering=page.ordering, backwards=backwards, key=key, id=pk, matched=matched)
 
 
-def incident_page(incidents: QuerySet, page: PageRequest, *, count: bool = True) -> Page:
-    return feature_page(incidents, page, INCIDENTS, count=count)
+def incident_page(
+    incidents: QuerySet, page: PageRequest, *, count: bool = True, counted: Fragment | None = None
+) -> Page:
+    return feature_page(incidents, page, INCIDENTS, count=count, counted=counted)
 
 
 def page_links(request, page: Page, *, media_type: str = GEOJSON, extra: list[dict] | None = None) -> list[dict]:
@@ -441,23 +449,10 @@ def clusters(filters: IncidentFilters, visible: QuerySet, zoom: int, limit: int,
     cell = IncidentCell.degrees(zoom)
     connection = read_connection()
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-        if zoom <= IncidentCell.MAX_ZOOM and filters.bbox is not None and filters.only_place_and_kind:
-            statuses = list(Incident.Status.values) if drafts else [Incident.Status.PUBLISHED.value]
-            cells = Fragment(
-                "SELECT c.x, c.y, c.kind, sum(c.count) AS count, sum(c.sum_lon) AS lon, sum(c.sum_lat) AS lat, "
-                "sum(c.sum_id) AS ids, sum(c.casualties) AS casualties FROM events_incidentcell AS c "
-                "WHERE c.zoom = %s AND c.status = ANY(%s) AND c.count > 0",
-                (zoom, statuses),
-            )
-            if filters.kinds:
-                cells += Fragment(" AND c.kind = ANY(%s)", (list(filters.kinds),))
-            west, south, east, north = filters.bbox
-            inside = Fragment(
-                "(SELECT bool_and(g.x * %s > %s AND (g.x + 1) * %s < %s AND g.y * %s > %s AND (g.y + 1) * %s < %s) "
-                "FROM g) IS NOT FALSE",
-                (cell, west, cell, east, cell, south, cell, north),
-            )
-            sql = _cluster_collection(cells + " GROUP BY c.x, c.y, c.kind", zoom, limit, answers_if=inside)
+        cells = _counted_cells(filters, zoom, drafts=drafts)
+        if cells is not None:
+            inside = "(SELECT bool_and(" + _whole_in_box(filters, zoom) + ") FROM g) IS NOT FALSE"
+            sql = _cluster_collection(cells, zoom, limit, answers_if=inside)
             cursor.execute(sql.sql, sql.params)
             body = cursor.fetchone()[0]
             if body is not None:
@@ -469,6 +464,50 @@ def clusters(filters: IncidentFilters, visible: QuerySet, zoom: int, limit: int,
         sql = _cluster_collection(_cells_of_rows(filters.apply(visible), cell), zoom, limit)
         cursor.execute(sql.sql, sql.params)
         return cursor.fetchone()[0].encode()
+
+
+def counted_in_cells(filters: IncidentFilters, *, drafts: bool) -> Fragment | None:
+    """How many incidents match, read off the finest counted cells: a scalar that is NULL unless the box holds
+    every non-empty cell whole (see clusters()); None when the filters are not ones the cells count."""
+    zoom = IncidentCell.MAX_ZOOM
+    cells = _counted_cells(filters, zoom, drafts=drafts)
+    if cells is None:
+        return None
+    return (
+        "(SELECT CASE WHEN bool_and("
+        + _whole_in_box(filters, zoom)
+        + ") IS NOT FALSE THEN coalesce(sum(g.count), 0)::bigint END "
+        + "FROM (SELECT k.x, k.y, sum(k.count) AS count FROM ("
+        + cells
+        + ") AS k GROUP BY k.x, k.y) AS g)"
+    )
+
+
+def _counted_cells(filters: IncidentFilters, zoom: int, *, drafts: bool) -> Fragment | None:
+    """The counted cells that match, per (x, y, kind), when the cells can answer for these filters at all:
+    only a box and kinds narrow, at a zoom the cells are kept for."""
+    if zoom > IncidentCell.MAX_ZOOM or filters.bbox is None or not filters.only_place_and_kind:
+        return None
+    statuses = list(Incident.Status.values) if drafts else [Incident.Status.PUBLISHED.value]
+    cells = Fragment(
+        "SELECT c.x, c.y, c.kind, sum(c.count) AS count, sum(c.sum_lon) AS lon, sum(c.sum_lat) AS lat, "
+        "sum(c.sum_id) AS ids, sum(c.casualties) AS casualties FROM events_incidentcell AS c "
+        "WHERE c.zoom = %s AND c.status = ANY(%s) AND c.count > 0",
+        (zoom, statuses),
+    )
+    if filters.kinds:
+        cells += Fragment(" AND c.kind = ANY(%s)", (list(filters.kinds),))
+    return cells + " GROUP BY c.x, c.y, c.kind"
+
+
+def _whole_in_box(filters: IncidentFilters, zoom: int) -> Fragment:
+    """Whether the cell `g` lies inside the box (strictly, so that no rounding puts a point of it outside)."""
+    cell = IncidentCell.degrees(zoom)
+    west, south, east, north = filters.bbox
+    return Fragment(
+        "g.x * %s > %s AND (g.x + 1) * %s < %s AND g.y * %s > %s AND (g.y + 1) * %s < %s",
+        (cell, west, cell, east, cell, south, cell, north),
+    )
 
 
 def _cells_of_rows(incidents: QuerySet, cell: float) -> Fragment:

@@ -32,7 +32,16 @@ from posture.models import Actor, Base
 
 from . import docs
 from .export import csv_download, geojson_download
-from .geojson import GEOJSON, MAX_ZOOM, clusters, feature_collection, incident_detail_feature, incident_page, page_links
+from .geojson import (
+    GEOJSON,
+    MAX_ZOOM,
+    clusters,
+    counted_in_cells,
+    feature_collection,
+    incident_detail_feature,
+    incident_page,
+    page_links,
+)
 from .http import ApiMixin, ApiView, GeoJSONRenderer, bytes_response, json_body
 from .params import INCIDENT_FILTER_NAMES, MAX_LIMIT, IncidentFilters, read_incident_filters, read_page
 from .serializers import IncidentFeatureInput, LinkInput, LinkSerializer
@@ -97,7 +106,7 @@ class IncidentViewSet(ApiMixin, viewsets.GenericViewSet):
             return geojson_download(incidents, page)
         if early := self.not_modified(request):
             return early
-        result = incident_page(incidents, page)
+        result = incident_page(incidents, page, counted=counted_in_cells(filters, drafts=sees_drafts(request.user)))
         return bytes_response(feature_collection(result, page_links(request, result)), GEOJSON)
 
     @action(detail=False, methods=["get"])
