@@ -6,6 +6,7 @@ SECRET_KEY or with DEBUG on.
 """
 
 import os
+import re
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -39,6 +40,14 @@ def env_int(name: str, default: int) -> int:
         return int(value)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be an integer, not {value!r}") from None
+
+
+def env_duration(name: str, default: str) -> str:
+    """A PostgreSQL duration ("300s", "5min"; "0" for none), checked here because it is written into SQL."""
+    value = env_str(name, "").strip() or default
+    if not re.fullmatch(r"\d+\s*(us|ms|s|min|h|d)?", value):
+        raise ImproperlyConfigured(f"{name} must be a duration such as 300s or 5min, not {value!r}")
+    return value
 
 
 def env_list(name: str, default: str) -> list[str]:
@@ -152,6 +161,10 @@ if os.environ.get("TEST_DATABASE_NAME"):
 # sets it (config/gunicorn.py), workers and commands, which may run long migrations, do not.
 DATABASE_POOL = env_bool("DATABASE_POOL", PRODUCTION)
 DATABASE_STATEMENT_TIMEOUT = env_str("DATABASE_STATEMENT_TIMEOUT", "")
+# A CSV export is one COPY statement, running until its last byte has gone to the client: a large export,
+# or a slow client, outlasts the web tier's timeout after the 200 was sent, and the file just stops. The
+# export raises the limit for that statement alone (SET LOCAL, in its own transaction), to this.
+EXPORT_STATEMENT_TIMEOUT = env_duration("EXPORT_STATEMENT_TIMEOUT", "300s")
 
 
 def database_options(database: dict) -> dict:

@@ -8,6 +8,8 @@ import json
 
 import pytest
 from django.contrib.gis.geos import Point
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from events.models import Incident, IncidentLink, Involvement, Kind
 
@@ -412,6 +414,40 @@ class TestExports:
         body = json.loads(b"".join(response.streaming_content))
         assert body["type"] == "FeatureCollection"
         assert len(body["features"]) == 3
+
+    def test_csv_raises_the_statement_timeout_for_its_copy(self, client, settings):
+        settings.EXPORT_STATEMENT_TIMEOUT = "7min"
+        IncidentFactory.create_batch(2)
+
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(f"{URL}?format=csv")
+            rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+        assert response.status_code == 200
+        assert len(rows) == 2
+        assert "SET LOCAL statement_timeout = '7min'" in [query["sql"] for query in queries]
+
+    @pytest.mark.django_db(transaction=True)
+    def test_the_raised_timeout_ends_with_the_export(self, client, settings):
+        settings.EXPORT_STATEMENT_TIMEOUT = "7min"
+        IncidentFactory()
+        before = statement_timeout()
+        assert before != "7min"
+
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(f"{URL}?format=csv")
+            assert len(b"".join(response.streaming_content).splitlines()) == 2
+
+        assert "SET LOCAL statement_timeout = '7min'" in [query["sql"] for query in queries]
+        # The connection goes back to the pool, or on to the next request, with its own limit.
+        assert statement_timeout() == before
+        assert not connection.in_atomic_block
+
+
+def statement_timeout() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        return cursor.fetchone()[0]
 
 
 class TestDetail:

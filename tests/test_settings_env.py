@@ -50,7 +50,10 @@ def test_production_starts_with_a_secret_key():
     assert result.stdout.strip() == "False"
 
 
-@pytest.mark.parametrize(("name", "value"), [("DEBUG", "maybe"), ("PORT", "eighty"), ("DJANGO_ENV", "staging")])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("DEBUG", "maybe"), ("PORT", "eighty"), ("DJANGO_ENV", "staging"), ("EXPORT_STATEMENT_TIMEOUT", "5s'; --")],
+)
 def test_bad_values_fail_loudly(name, value):
     result = load_settings(**{name: value})
     assert result.returncode != 0

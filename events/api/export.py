@@ -26,10 +26,12 @@ ACLED_Codebook_2023.pdf), then ours. The import of ACLED-style files reads this 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-import itertools
 
 import pycountry
+from django.conf import settings
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 
@@ -131,16 +133,27 @@ def csv_download(incidents: QuerySet, page: PageRequest) -> StreamingHttpRespons
     db = read_connection()
 
     def blocks():
-        # The psycopg cursor itself: Django's debug wrapper takes no COPY parameters.
-        with db.cursor() as cursor, cursor.cursor.copy(sql.sql, sql.params) as copy:
-            for block in copy:
-                yield bytes(block)
+        with transaction.atomic(using=db.alias), db.cursor() as cursor:
+            # The value is checked by settings (env_duration): SET takes no parameters.
+            cursor.execute(f"SET LOCAL statement_timeout = '{settings.EXPORT_STATEMENT_TIMEOUT}'")
+            # The psycopg cursor itself: Django's debug wrapper takes no COPY parameters.
+            with cursor.cursor.copy(sql.sql, sql.params) as copy:
+                for block in copy:
+                    yield bytes(block)
 
     # Started here, inside the view: a database that is down then gets the same 503 as any other request
     # (ops.middleware), instead of failing a response whose 200 has already gone out.
     stream = blocks()
     first = next(stream, b"")
-    response = StreamingHttpResponse(itertools.chain([first], stream), content_type="text/csv; charset=utf-8")
+
+    def body():
+        # The COPY and its transaction stay open between blocks. Django closes this generator when the
+        # response ends, also when the client goes away mid-download: that ends them then and there.
+        with contextlib.closing(stream):
+            yield first
+            yield from stream
+
+    response = StreamingHttpResponse(body(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = _filename("csv")
     return response
 
