@@ -12,6 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from events.models import Incident, IncidentLink, Involvement, Kind
+from ops.routers import PrimaryReplicaRouter
 
 from .factories import (
     ActorFactory,
@@ -443,11 +444,37 @@ class TestExports:
         assert statement_timeout() == before
         assert not connection.in_atomic_block
 
+    # Transactional: inside the test's transaction the router sends every read to the primary.
+    @pytest.mark.django_db(transaction=True)
+    def test_geojson_pages_read_where_the_first_page_did(self, client, settings, monkeypatch):
+        monkeypatch.setattr("events.api.export.MAX_LIMIT", 2)
+        settings.MIDDLEWARE = [*settings.MIDDLEWARE, "ops.routers.ReplicaReadsMiddleware"]
+        settings.DATABASE_ROUTERS = [f"{__name__}.RecordingRouter"]
+        IncidentFactory.create_batch(5)
+        RecordingRouter.decisions.clear()
+
+        response = client.get(f"{URL}?format=geojson")
+        body = json.loads(b"".join(response.streaming_content))
+
+        assert len(body["features"]) == 5
+        # Three pages, the last two read after the view had returned.
+        assert RecordingRouter.decisions == ["replica"] * 3
+
 
 def statement_timeout() -> str:
     with connection.cursor() as cursor:
         cursor.execute("SHOW statement_timeout")
         return cursor.fetchone()[0]
+
+
+class RecordingRouter(PrimaryReplicaRouter):
+    """Records where PrimaryReplicaRouter sends each read; reads the primary, as the tests have no replica."""
+
+    decisions: list[str] = []
+
+    def db_for_read(self, model, **hints) -> str:
+        self.decisions.append(super().db_for_read(model, **hints))
+        return "default"
 
 
 class TestDetail:

@@ -27,6 +27,7 @@ ACLED_Codebook_2023.pdf), then ours. The import of ACLED-style files reads this 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import datetime as dt
 
 import pycountry
@@ -164,6 +165,9 @@ def geojson_download(incidents: QuerySet, page: PageRequest) -> StreamingHttpRes
     )
     # The first page is read here, inside the view, for the reason csv_download starts its COPY early.
     result = incident_page(incidents, request, count=False)
+    # The later pages are read as the response streams, after ReplicaReadsMiddleware has put its routing
+    # back: read in the view's context, they go where the first page went (the replica, when there is one).
+    routing = contextvars.copy_context()
 
     def chunks(result):
         yield b'{"type":"FeatureCollection","features":['
@@ -181,7 +185,7 @@ def geojson_download(incidents: QuerySet, page: PageRequest) -> StreamingHttpRes
                 sort_field=page.sort_field,
                 descending=page.descending,
             )
-            result = incident_page(incidents, request, count=False)
+            result = routing.run(incident_page, incidents, request, count=False)
         yield b"]}"
 
     response = StreamingHttpResponse(chunks(result), content_type=GEOJSON)
