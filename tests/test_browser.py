@@ -243,6 +243,19 @@ def test_the_chain_of_the_march_3_attack_is_shown(dashboard):
     dashboard.screenshot("dashboard-chain")
 
 
+def test_a_chain_cut_at_the_apis_limit_says_it_goes_on(dashboard, monkeypatch):
+    monkeypatch.setattr("events.api.views.CHAIN_LIMIT", 3)  # the live server runs in this process
+    rockets = incident("Ten rockets hit Ayn al-Asad")
+
+    dashboard.open(f"/?incident={rockets.pk}")
+
+    # The selected incident's chain comes first; the range's own, whole chain may follow it.
+    chain = dashboard.page.locator(".chain.is-selected").first
+    chain.wait_for()
+    assert chain.locator(".node").count() == 3
+    assert "the chain goes on" in chain.locator(".chain-head").inner_text()
+
+
 def test_with_no_tile_url_no_request_leaves_localhost(dashboard):
     dashboard.open()
     dashboard.page.locator("#map").focus()

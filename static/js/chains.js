@@ -87,6 +87,8 @@ export function createChains({ container, api, status, palette, store, onSelect,
         { class: "chain-head" },
         el("span", { text: title }),
         el("span", { class: "muted", text: ` · ${plural(incidents.length, "incident")} over ${plural(span, "day")}` }),
+        // The API walks at most so many links out from the selected incident; say that the chain goes on.
+        chain.truncated ? el("span", { class: "muted", text: " · the nearest only: the chain goes on" }) : null,
       ),
       el("ol", { class: "chain-steps" }, steps),
     );
