@@ -10,6 +10,7 @@ class EventsConfig(AppConfig):
 
         from posture.models import Base
 
+        from .job_models import ImportJob, delete_upload_after_commit
         from .tasks import queue_after_commit, refresh_nearest_bases
 
         # posture knows nothing of incidents, so events listens: a base that appears, moves or goes away
@@ -19,3 +20,4 @@ class EventsConfig(AppConfig):
 
         post_save.connect(base_changed, sender=Base, dispatch_uid="events.nearest_base.saved")
         post_delete.connect(base_changed, sender=Base, dispatch_uid="events.nearest_base.deleted")
+        post_delete.connect(delete_upload_after_commit, sender=ImportJob, dispatch_uid="events.import_upload.deleted")

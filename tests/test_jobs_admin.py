@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.files.base import ContentFile
+from django.db import transaction
 from django.urls import reverse
 
 from events.models import Delivery, ImportJob, Subscription
@@ -90,6 +92,64 @@ def test_an_import_job_is_followed_not_edited(editor_client):
     assert "4 of 10 rows (40%)" in listing
     assert "None so far." in page
     assert 'name="_save"' not in page
+
+
+def uploaded_job(name="acled.csv") -> ImportJob:
+    return ImportJob.objects.create(format="acled", file=ContentFile(b"event_id_cnty\n", name=name), original_name=name)
+
+
+def test_deleting_an_import_job_removes_its_uploaded_file(editor_client, django_capture_on_commit_callbacks):
+    job = uploaded_job()
+    storage, name = job.file.storage, job.file.name
+    assert storage.exists(name)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = editor_client.post(reverse("admin:events_importjob_delete", args=[job.pk]), {"post": "yes"})
+
+    assert response.status_code == 302
+    assert not ImportJob.objects.exists()
+    assert not storage.exists(name)
+
+
+def test_deleting_selected_import_jobs_removes_their_files(editor_client, django_capture_on_commit_callbacks):
+    jobs = [uploaded_job("first.csv"), uploaded_job("second.csv")]
+    kept = uploaded_job("kept.csv")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = editor_client.post(
+            reverse("admin:events_importjob_changelist"),
+            {"action": "delete_selected", "_selected_action": [job.pk for job in jobs], "post": "yes"},
+            follow=True,
+        )
+
+    assert "Successfully deleted 2 import jobs." in response.content.decode()
+    assert list(ImportJob.objects.all()) == [kept]
+    assert not any(job.file.storage.exists(job.file.name) for job in jobs)
+    assert kept.file.storage.exists(kept.file.name)
+
+
+def test_a_rolled_back_delete_keeps_the_file(django_capture_on_commit_callbacks):
+    job = uploaded_job()
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
+        ImportJob.objects.filter(pk=job.pk).delete()
+        transaction.set_rollback(True)
+
+    assert callbacks == []
+    assert ImportJob.objects.filter(pk=job.pk).exists()
+    assert job.file.storage.exists(job.file.name)
+
+
+def test_a_job_whose_file_is_already_gone_can_still_be_deleted(editor_client, django_capture_on_commit_callbacks):
+    job = uploaded_job()
+    job.file.storage.delete(job.file.name)
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = editor_client.post(reverse("admin:events_importjob_delete", args=[job.pk]), {"post": "yes"})
+
+    assert response.status_code == 302
+    assert len(callbacks) == 1
+    assert not ImportJob.objects.exists()
 
 
 def test_editors_run_imports_and_manage_subscriptions_but_not_users_or_the_schedule():
