@@ -2,13 +2,14 @@ import functools
 from importlib import import_module
 
 import pytest
+from django.contrib.gis.geos import Point
 from django.db import connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from .celery_worker import acled_server, celery_worker  # noqa: F401 (fixtures)
 from .chromium import CHROMIUM, CHROMIUM_ARGS
-from .factories import EditorFactory, UserFactory
+from .factories import BaseFactory, EditorFactory, UserFactory
 
 
 @pytest.fixture
@@ -96,3 +97,9 @@ def django_db_setup(django_db_setup, django_db_blocker):
 def editors_group(transactional_db):
     """For transactional tests, which run after another's flush."""
     restore_migration_data()
+
+
+@pytest.fixture
+def ayn_al_asad(editors_group):
+    """A base whose name and place the import and notification tests use; those are transactional tests."""
+    return BaseFactory(name="Ayn al-Asad", slug="ayn-al-asad", location=Point(42.4412, 33.7856, srid=4326))

@@ -9,7 +9,6 @@ import io
 import json
 
 import pytest
-from django.contrib.gis.geos import Point
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db.models import Count, Sum
@@ -19,16 +18,10 @@ from posture.models import Actor
 
 from .acled_rows import acled_rows, write_acled_csv
 from .celery_worker import wait_for_job, wait_until
-from .factories import BaseFactory
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 ROWS = 10_000
-
-
-@pytest.fixture
-def ayn_al_asad(editors_group):
-    return BaseFactory(name="Ayn al-Asad", slug="ayn-al-asad", location=Point(42.4412, 33.7856, srid=4326))
 
 
 @pytest.fixture(scope="module")

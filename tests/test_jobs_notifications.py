@@ -28,11 +28,6 @@ def receiver():
     server.close()
 
 
-@pytest.fixture
-def ayn_al_asad(editors_group):
-    return BaseFactory(name="Ayn al-Asad", slug="ayn-al-asad", location=Point(42.4412, 33.7856, srid=4326))
-
-
 def signature_is_valid(secret: str, received) -> bool:
     expected = "sha256=" + hmac.new(secret.encode(), received.body, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected, received.headers["X-Posture-Signature"])
