@@ -43,11 +43,17 @@ def env_int(name: str, default: int) -> int:
 
 
 def env_duration(name: str, default: str) -> str:
-    """A PostgreSQL duration ("300s", "5min"; "0" for none), checked here because it is written into SQL."""
+    """A PostgreSQL duration ("300s", "5min"; "0" for none), checked here because it is written into SQL and
+    into the connection's options. A default of "" leaves the setting unset."""
     value = env_str(name, "").strip() or default
-    if not re.fullmatch(r"\d+\s*(us|ms|s|min|h|d)?", value):
+    if not value:
+        return ""
+    match = re.fullmatch(r"(\d+)\s*(us|ms|s|min|h|d)?", value)
+    if match is None:
         raise ImproperlyConfigured(f"{name} must be a duration such as 300s or 5min, not {value!r}")
-    return value
+    # "5 min" comes back as "5min": libpq splits the connection's options on whitespace.
+    number, unit = match.groups("")
+    return number + unit
 
 
 def env_list(name: str, default: str) -> list[str]:
@@ -160,7 +166,7 @@ if os.environ.get("TEST_DATABASE_NAME"):
 # gets its 503. DATABASE_STATEMENT_TIMEOUT (e.g. "15s") caps every query of the process; the web server
 # sets it (config/gunicorn.py), workers and commands, which may run long migrations, do not.
 DATABASE_POOL = env_bool("DATABASE_POOL", PRODUCTION)
-DATABASE_STATEMENT_TIMEOUT = env_str("DATABASE_STATEMENT_TIMEOUT", "")
+DATABASE_STATEMENT_TIMEOUT = env_duration("DATABASE_STATEMENT_TIMEOUT", "")
 # A CSV export is one COPY statement, running until its last byte has gone to the client: a large export,
 # or a slow client, outlasts the web tier's timeout after the 200 was sent, and the file just stops. The
 # export raises the limit for that statement alone (SET LOCAL, in its own transaction), to this.
