@@ -103,6 +103,13 @@ class ImportJobAdmin(admin.ModelAdmin):
         # A job is followed, not edited; viewing needs only the view permission.
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        # A running import's worker is reading the file and writing rows under the job: it finishes (or
+        # fails, or is resumed) first. A queued job the worker has not taken yet may go.
+        if obj is not None and obj.status == ImportJob.Status.RUNNING:
+            return False
+        return super().has_delete_permission(request, obj)
+
     def save_model(self, request, obj, form, change):
         obj.created_by = request.user
         obj.original_name = obj.file.name.rsplit("/", 1)[-1]

@@ -128,6 +128,24 @@ def test_deleting_selected_import_jobs_removes_their_files(editor_client, django
     assert kept.file.storage.exists(kept.file.name)
 
 
+def test_a_running_import_cannot_be_deleted_until_it_ends(editor_client):
+    job = uploaded_job()
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING)
+
+    page = editor_client.get(reverse("admin:events_importjob_change", args=[job.pk]))
+    refused = editor_client.post(reverse("admin:events_importjob_delete", args=[job.pk]), {"post": "yes"})
+    selected = editor_client.post(
+        reverse("admin:events_importjob_changelist"),
+        {"action": "delete_selected", "_selected_action": [job.pk], "post": "yes"},
+    )
+
+    assert reverse("admin:events_importjob_delete", args=[job.pk]) not in page.content.decode()
+    assert refused.status_code == 403
+    assert selected.status_code == 403
+    assert ImportJob.objects.filter(pk=job.pk).exists()
+    assert job.file.storage.exists(job.file.name)
+
+
 def test_a_rolled_back_delete_keeps_the_file(django_capture_on_commit_callbacks):
     job = uploaded_job()
 
