@@ -12,7 +12,6 @@ from django.db.models import F, Q
 from django.shortcuts import get_object_or_404
 from rest_framework import exceptions, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny, DjangoModelPermissionsOrAnonReadOnly
 from rest_framework.response import Response
 
@@ -27,6 +26,7 @@ from events.models import (
     Kind,
     sees_drafts,
 )
+from posture.api import ListPagination
 from posture.estimates import StX, StY
 from posture.models import Actor, Base
 
@@ -252,19 +252,13 @@ class IncidentViewSet(ApiMixin, viewsets.GenericViewSet):
         return response
 
 
-class LinkPagination(PageNumberPagination):
-    page_size = 100
-    page_size_query_param = "page_size"
-    max_page_size = 1000
-
-
 @docs.links
 class LinkViewSet(ApiMixin, viewsets.GenericViewSet):
     """Links between incidents: `incident` is a <relation> `prior`."""
 
     permission_classes = [DjangoModelPermissionsOrAnonReadOnly]
     serializer_class = LinkSerializer
-    pagination_class = LinkPagination
+    pagination_class = ListPagination
     lookup_value_regex = "[0-9]+"
 
     def get_queryset(self):
