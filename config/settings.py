@@ -420,9 +420,9 @@ SPECTACULAR_SETTINGS = {
         "GeoJSONFeatureTypeEnum": ["Feature"],
         "GeoJSONFeatureCollectionTypeEnum": ["FeatureCollection"],
         "GeoJSONPointTypeEnum": ["Point"],
-        "ImportFormatEnum": "events.job_models.ImportJob.Format",
+        "ImportFormatEnum": "events.models.jobs.ImportJob.Format",
         "ImportUploadFormatEnum": "events.api.imports.UPLOAD_FORMATS",
-        "ImportStatusEnum": "events.job_models.ImportJob.Status",
+        "ImportStatusEnum": "events.models.jobs.ImportJob.Status",
     },
 }
 

@@ -10,7 +10,7 @@ class EventsConfig(AppConfig):
 
         from posture.models import Base
 
-        from .job_models import ImportJob, delete_upload_after_commit
+        from .models.jobs import ImportJob, delete_upload_after_commit
         from .tasks import queue_after_commit, refresh_nearest_bases
 
         # posture knows nothing of incidents, so events listens: a base that appears, moves or goes away

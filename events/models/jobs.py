@@ -1,6 +1,6 @@
 """Bookkeeping for the background jobs: imports, the ACLED sync and webhook notifications.
 
-Imported from events.models, so these are ordinary models of the events app.
+Part of the events app through events/models/__init__.py.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from django.utils import timezone
 from posture.countries import CountryField, country_code_check
 from posture.models import Base
 
-from .models import Incident, Kind
+from .incidents import Incident, Kind
 
 
 class ImportJob(models.Model):

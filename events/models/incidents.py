@@ -459,15 +459,3 @@ class IncidentCell(models.Model):
         """Count every cell again from the incidents (after a load that bypassed the triggers)."""
         with connection.cursor() as cursor:
             cursor.execute("SELECT events_incidentcell_rebuild()")
-
-
-# The background jobs' bookkeeping (imports, sync, webhook outbox) lives in its own module; importing it
-# here makes its models part of the events app.
-from .job_models import (  # noqa: E402, F401
-    Delivery,
-    ImportJob,
-    ImportRecord,
-    ImportRowError,
-    Subscription,
-    SyncState,
-)

@@ -1,0 +1,51 @@
+"""The events app's models: incidents and what hangs off them, and the background jobs' bookkeeping."""
+
+from .incidents import (
+    ACLED_TYPES,
+    KIND_CATEGORY,
+    Casualty,
+    Category,
+    DatePrecision,
+    GeoPrecision,
+    Incident,
+    IncidentCell,
+    IncidentLink,
+    IncidentLinkQuerySet,
+    IncidentQuerySet,
+    Involvement,
+    Kind,
+    sees_drafts,
+)
+from .jobs import (
+    Delivery,
+    DeliveryQuerySet,
+    ImportJob,
+    ImportRecord,
+    ImportRowError,
+    Subscription,
+    SyncState,
+)
+
+__all__ = [
+    "Kind",
+    "Category",
+    "KIND_CATEGORY",
+    "ACLED_TYPES",
+    "DatePrecision",
+    "GeoPrecision",
+    "sees_drafts",
+    "IncidentQuerySet",
+    "Incident",
+    "Involvement",
+    "Casualty",
+    "IncidentLinkQuerySet",
+    "IncidentLink",
+    "IncidentCell",
+    "ImportJob",
+    "ImportRowError",
+    "ImportRecord",
+    "Subscription",
+    "DeliveryQuerySet",
+    "Delivery",
+    "SyncState",
+]
