@@ -6,10 +6,11 @@ from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.gis.geos import Polygon
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import connection
 from django.db.models import F, Q, Sum
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Now
 from simple_history.models import HistoricalRecords
 
 from posture.countries import CountryField, country_code_check, country_name
@@ -90,6 +91,22 @@ class GeoPrecision(models.IntegerChoices):
     EXACT = 1, "exact location"
     NEAR = 2, "near the named place"
     REGION = 3, "region or province"
+
+
+# No incident is dated before this day or after tomorrow: a date outside is a misread (a two-digit year read
+# as year 20), never an event. Tomorrow, not today, so that an event dated in a time zone ahead of UTC is taken.
+EARLIEST_DATE = dt.date(1900, 1, 1)
+
+
+def latest_date() -> dt.date:
+    return dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
+
+
+def not_after_tomorrow(value: dt.date) -> None:
+    if value > latest_date():
+        raise ValidationError(
+            "Must not be after tomorrow (%(latest)s).", code="max_value", params={"latest": latest_date()}
+        )
 
 
 def sees_drafts(user) -> bool:
@@ -177,7 +194,10 @@ class Incident(models.Model):
         UNKNOWN = "unknown", "Unknown"
 
     # When
-    occurred_on = models.DateField(help_text="With week or month precision, any day in that week or month.")
+    occurred_on = models.DateField(
+        help_text="With week or month precision, any day in that week or month.",
+        validators=[MinValueValidator(EARLIEST_DATE), not_after_tomorrow],
+    )
     date_precision = models.PositiveSmallIntegerField(choices=DatePrecision.choices, default=DatePrecision.DAY)
     # What
     kind = models.CharField(max_length=30, choices=Kind.choices)
@@ -231,6 +251,13 @@ class Incident(models.Model):
                 condition=~Q(external_id=""),
                 name="events_incident_unique_external_id",
                 violation_error_message="An incident with this dataset and external id already exists.",
+            ),
+            # now() in a CHECK: a row's date only ever falls further behind "tomorrow", so a row once accepted
+            # stays valid, and a dump restores (the one risk of a non-immutable CHECK is a row turning invalid).
+            models.CheckConstraint(
+                condition=Q(occurred_on__gte=EARLIEST_DATE) & Q(occurred_on__lte=Now() + dt.timedelta(days=1)),
+                name="events_incident_occurred_on_range",
+                violation_error_message="The date must be between 1900-01-01 and tomorrow.",
             ),
         ]
         indexes = [
@@ -417,7 +444,7 @@ class IncidentCell(models.Model):
     The map's clusters at zoom z group incidents by floor(lon / cell), floor(lat / cell), with cells of
     about 60 screen pixels (`degrees(z)`). Counting a million rows takes a second; reading these takes
     milliseconds, so /api/v1/incidents/clusters/ answers from them whenever its filters allow
-    (events.api.geojson.clusters).
+    (api.clusters.clusters).
 
     Kept current by PostgreSQL itself: statement-level triggers on events_incident add each written
     statement's changes, whoever writes (admin, API, import SQL, sync), in the same transaction
