@@ -5,7 +5,7 @@
 
 import L from "leaflet";
 import { el } from "./dom.js";
-import { baseGlyph } from "./map.js";
+import { baseGlyph } from "./map-bases.js";
 import { radiusFor } from "./palette.js";
 
 function toggle(label, checked, onChange, ...decorations) {

@@ -6,13 +6,13 @@ import { prepareBorders } from "./borders.js";
 import { createChains } from "./chains.js";
 import { createFilters } from "./filters.js";
 import { isoDay, number, parseDay, plural } from "./format.js";
-import { createMapLegend, renderKindKey } from "./legend.js";
+import { createMapLegend } from "./legend.js";
 import { createList } from "./list.js";
 import { createMap } from "./map.js";
 import { createPalette } from "./palette.js";
-import { apiParams, FILTER_KEYS, parseQuery, Store } from "./state.js";
+import { FILTER_KEYS, parseQuery, Store } from "./state.js";
 import { createStatus } from "./status.js";
-import { createTimeline } from "./timeline.js";
+import { createTimelinePane } from "./timeline.js";
 import { createTroopChart, learnShortNames, troopLabels } from "./troops.js";
 
 performance.mark("dashboard:start");
@@ -83,11 +83,16 @@ async function boot() {
     onLayer: (name, on) => mapView.setLayerVisible(name, on),
   });
 
-  const timeline = createTimeline({
+  const timeline = createTimelinePane({
     container: $("#timeline"),
     caption: $("#range-caption"),
     clearButton: $("#range-clear"),
+    unit: $("#timeline-unit"),
+    kindKey: $("#kind-key"),
+    api,
+    status,
     palette,
+    store: () => store.get(),
     onRange: (start, end) => store.set({ start, end }, { history: "push" }),
     onPickIncident: select,
   });
@@ -184,40 +189,6 @@ async function boot() {
       arrived("actors");
     });
 
-  // ----- the timeline's histogram ---------------------------------------------------------------
-  let bucket = "week";
-  let timelineController = null;
-  async function loadTimeline(state) {
-    timelineController?.abort();
-    const mine = new AbortController();
-    timelineController = mine;
-    $("#timeline").setAttribute("aria-busy", "true");
-    // The histogram spans all dates (the range is drawn on it), filtered by everything else.
-    const params = apiParams(state, { without: ["start", "end"] });
-    let response = await status.track("timeline", () => api.timeline(params, { bucket }, { signal: mine.signal }), () => loadTimeline(store.get()));
-    if (response && mine === timelineController) {
-      // Pick the bucket that suits the extent: days for a few months, months beyond eight years.
-      const first = parseDay(response.buckets?.[0]?.start);
-      const last = parseDay(response.buckets?.at(-1)?.start);
-      const days = first !== null && last !== null ? (last - first) / 86400000 : null;
-      const better = days === null ? bucket : days <= 120 ? "day" : days > 8 * 365 ? "month" : "week";
-      if (better !== bucket) {
-        bucket = better;
-        response = await status.track("timeline", () => api.timeline(params, { bucket }, { signal: mine.signal }), () => loadTimeline(store.get()));
-      }
-    }
-    if (mine !== timelineController) return;
-    $("#timeline").setAttribute("aria-busy", "false");
-    $("#timeline-unit").textContent = `per ${bucket}`;
-    if (response) {
-      renderKindKey($("#kind-key"), palette, response.kinds ?? []);
-      timeline.setData(response);
-      timeline.setRange(store.get().start, store.get().end);
-    } else {
-      timeline.setMessage("The histogram could not be loaded.");
-    }
-  }
-
   // ----- reacting to state ------------------------------------------------------------------------
   let viewTimer = null;
   const affects = (changed, keys) => keys.some((key) => changed.has(key));
@@ -227,7 +198,7 @@ async function boot() {
     describeScope(state);
     mapView.setState(state, changed, source);
     const reloadList = () => list.load(store.get());
-    const reloadTimeline = () => loadTimeline(store.get());
+    const reloadTimeline = () => timeline.load(store.get());
     if (affects(changed, FILTER_KEYS)) {
       countOutput.closest(".count").classList.add("is-stale");
       clearTimeout(viewTimer);

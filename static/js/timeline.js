@@ -1,10 +1,13 @@
 // The timeline: a histogram of incidents per bucket, stacked by kind, from /api/v1/timeline/ (computed
 // in the database), with a range brush that sets `start`/`end`. The brush is dragged with the pointer
 // (edges, the whole range, or a new range) and its two edges are keyboard sliders. Escalation links
-// in view are drawn as arcs above the bars.
+// in view are drawn as arcs above the bars. createTimelinePane adds its loading: the histogram's
+// request for the filters, with a bucket (day, week, month) that suits the data's extent.
 
 import { clear, el, svg } from "./dom.js";
 import { addDays, addMonths, daysBetween, isoDay, longDay, monthLabel, number, parseDay, plural, startOfMonth } from "./format.js";
+import { renderKindKey } from "./legend.js";
+import { apiParams } from "./state.js";
 
 const DAY = 86400000;
 const MARGIN = { top: 34, right: 12, bottom: 22, left: 38 };
@@ -402,4 +405,46 @@ export function createTimeline({ container, caption, clearButton, palette, onRan
     },
     bucketName: () => data?.bucket ?? "week",
   };
+}
+
+/** The timeline with its loading: `load(state)` fetches the histogram for the filters and draws it. */
+export function createTimelinePane({ container, unit, kindKey, api, status, palette, store, ...options }) {
+  const timeline = createTimeline({ container, palette, ...options });
+  let bucket = "week";
+  let controller = null;
+
+  async function load(state) {
+    controller?.abort();
+    const mine = new AbortController();
+    controller = mine;
+    container.setAttribute("aria-busy", "true");
+    // The histogram spans all dates (the range is drawn on it), filtered by everything else.
+    const params = apiParams(state, { without: ["start", "end"] });
+    const fetchBuckets = () =>
+      status.track("timeline", () => api.timeline(params, { bucket }, { signal: mine.signal }), () => load(store()));
+    let response = await fetchBuckets();
+    if (response && mine === controller) {
+      // Pick the bucket that suits the extent: days for a few months, months beyond eight years.
+      const first = parseDay(response.buckets?.[0]?.start);
+      const last = parseDay(response.buckets?.at(-1)?.start);
+      const days = first !== null && last !== null ? (last - first) / DAY : null;
+      const better = days === null ? bucket : days <= 120 ? "day" : days > 8 * 365 ? "month" : "week";
+      if (better !== bucket) {
+        bucket = better;
+        response = await fetchBuckets();
+      }
+    }
+    if (mine !== controller) return;
+    container.setAttribute("aria-busy", "false");
+    unit.textContent = `per ${bucket}`;
+    if (response) {
+      renderKindKey(kindKey, palette, response.kinds ?? []);
+      timeline.setData(response);
+      timeline.setRange(store().start, store().end);
+    } else {
+      timeline.setMessage("The histogram could not be loaded.");
+    }
+  }
+
+  return { ...timeline, load };
 }
