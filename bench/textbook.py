@@ -23,7 +23,7 @@ from rest_framework_gis.filters import InBBoxFilter
 from rest_framework_gis.pagination import GeoJsonPagination
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
-from events.api.serializers import CasualtySerializer, InvolvementSerializer, LinkSerializer, SourceSerializer
+from api.serializers import CasualtySerializer, InvolvementSerializer, LinkSerializer, SourceSerializer
 from events.models import DatePrecision, Incident, Involvement, Kind
 
 

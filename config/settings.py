@@ -421,7 +421,7 @@ SPECTACULAR_SETTINGS = {
         "GeoJSONFeatureCollectionTypeEnum": ["FeatureCollection"],
         "GeoJSONPointTypeEnum": ["Point"],
         "ImportFormatEnum": "events.models.jobs.ImportJob.Format",
-        "ImportUploadFormatEnum": "events.api.imports.UPLOAD_FORMATS",
+        "ImportUploadFormatEnum": "api.imports.UPLOAD_FORMATS",
         "ImportStatusEnum": "events.models.jobs.ImportJob.Status",
     },
 }

@@ -447,7 +447,7 @@ class TestExports:
     # Transactional: inside the test's transaction the router sends every read to the primary.
     @pytest.mark.django_db(transaction=True)
     def test_geojson_pages_read_where_the_first_page_did(self, client, settings, monkeypatch):
-        monkeypatch.setattr("events.api.export.MAX_LIMIT", 2)
+        monkeypatch.setattr("api.export.MAX_LIMIT", 2)
         settings.MIDDLEWARE = [*settings.MIDDLEWARE, "ops.routers.ReplicaReadsMiddleware"]
         settings.DATABASE_ROUTERS = [f"{__name__}.RecordingRouter"]
         IncidentFactory.create_batch(5)
@@ -591,7 +591,7 @@ class TestChain:
         return incidents
 
     def test_a_chain_beyond_the_limit_says_it_was_cut(self, client, monkeypatch, django_assert_num_queries):
-        monkeypatch.setattr("events.api.views.CHAIN_LIMIT", 3)
+        monkeypatch.setattr("api.incidents.CHAIN_LIMIT", 3)
         line = self.a_line_of(6)
 
         with django_assert_num_queries(4):
@@ -606,7 +606,7 @@ class TestChain:
         ]
 
     def test_a_chain_of_exactly_the_limit_is_whole(self, client, monkeypatch, django_assert_num_queries):
-        monkeypatch.setattr("events.api.views.CHAIN_LIMIT", 3)
+        monkeypatch.setattr("api.incidents.CHAIN_LIMIT", 3)
         line = self.a_line_of(3)
 
         with django_assert_num_queries(4):

@@ -244,7 +244,7 @@ def test_the_chain_of_the_march_3_attack_is_shown(dashboard):
 
 
 def test_a_chain_cut_at_the_apis_limit_says_it_goes_on(dashboard, monkeypatch):
-    monkeypatch.setattr("events.api.views.CHAIN_LIMIT", 3)  # the live server runs in this process
+    monkeypatch.setattr("api.incidents.CHAIN_LIMIT", 3)  # the live server runs in this process
     rockets = incident("Ten rockets hit Ayn al-Asad")
 
     dashboard.open(f"/?incident={rockets.pk}")

@@ -176,7 +176,7 @@ class TestItems:
         IncidentFactory()
         url = f"{ROOT}/collections/incidents/items"
         first = client.get(url)
-        monkeypatch.setattr("events.ogc.time_stamp", lambda: "2031-01-01T00:00:00Z")  # the clock moves on
+        monkeypatch.setattr("api.ogc.time_stamp", lambda: "2031-01-01T00:00:00Z")  # the clock moves on
         repeat = client.get(url)
 
         assert repeat.json()["timeStamp"] != first.json()["timeStamp"]

@@ -14,8 +14,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from redis.exceptions import ConnectionError as RedisConnectionError
 from rest_framework.pagination import PageNumberPagination
 
+from api.filters import MAX_LIMIT
 from events.actions import CasualtyFigure, IncidentRelations, record_incident
-from events.api.params import MAX_LIMIT
 from events.models import Casualty, Incident, Involvement
 from ops.cache import FailOpenRedisCache
 from ops.routers import PrimaryReplicaRouter, ReplicaReadsMiddleware

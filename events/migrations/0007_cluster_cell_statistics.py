@@ -12,7 +12,7 @@ the expression to its statistics. Every value is a power-of-two fraction of 84.3
 
 from django.db import migrations
 
-ZOOMS = range(23)  # events.api.geojson.MAX_ZOOM + 1
+ZOOMS = range(23)  # api.clusters.MAX_ZOOM + 1
 
 
 def cell(zoom: int) -> float:

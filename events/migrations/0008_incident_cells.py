@@ -7,7 +7,7 @@ incident's nearest base leaves the cells alone. Triggers are skipped under sessi
 replica (bench/synthetic.py's bulk load), which calls events_incidentcell_rebuild() afterwards.
 
 The cell width is IncidentCell.degrees(zoom), written here as the same float8 constants, so a cell here is
-exactly the cell events.api.geojson computes from the rows.
+exactly the cell api.clusters computes from the rows.
 """
 
 from django.db import migrations, models

@@ -36,11 +36,12 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 
+from api.features import date_label, incident_page
+from api.filters import MAX_LIMIT, PageRequest
+from api.http import GEOJSON
+from api.sql import Fragment, labels_json
 from events.models import ACLED_TYPES, KIND_CATEGORY, Involvement, Kind
 from ops.routers import read_connection
-
-from .geojson import GEOJSON, Fragment, date_label, incident_page, labels_json
-from .params import MAX_LIMIT, PageRequest
 
 EVENT_TYPES = labels_json((kind.value, ACLED_TYPES[kind][0]) for kind in Kind)
 SUB_EVENT_TYPES = labels_json((kind.value, ACLED_TYPES[kind][1]) for kind in Kind)

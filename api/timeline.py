@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.db.models import QuerySet
+from rest_framework.permissions import AllowAny
 
+from api import schema
+from api.filters import INCIDENT_FILTER_NAMES, read_incident_filters
+from api.http import ApiView, bytes_response
+from api.incidents import INCIDENT_SOURCES
+from api.sql import Fragment
 from events.models import Kind
 from ops.routers import read_connection
-
-from .geojson import Fragment
 
 BUCKETS = {"day": "1 day", "week": "1 week", "month": "1 month"}
 
@@ -61,3 +65,20 @@ def timeline(incidents: QuerySet, bucket: str) -> bytes:
         cursor.execute("SET LOCAL enable_sort = off")
         cursor.execute(sql.sql, sql.params)
         return cursor.fetchone()[0].encode()
+
+
+@schema.timeline
+class TimelineView(ApiView):
+    permission_classes = [AllowAny]
+    query_parameters = INCIDENT_FILTER_NAMES | {"bucket"}
+    last_modified_tables = INCIDENT_SOURCES
+
+    def get(self, request):
+        reader = self.reader(request)
+        filters = read_incident_filters(reader)
+        bucket = reader.choice("bucket", list(BUCKETS), default="week")
+        reader.check()
+        if early := self.not_modified(request):
+            return early
+        body = timeline(filters.queryset(request.user), bucket)
+        return bytes_response(body, "application/json")

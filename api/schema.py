@@ -18,13 +18,17 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 
+from api.filters import DEFAULT_LIMIT, DEFAULT_ORDERING, MAX_LIMIT, ORDERINGS
+from api.http import CSV, GEOJSON, JSON
+from api.serializers import (
+    CasualtySerializer,
+    IncidentFeatureInput,
+    InvolvementSerializer,
+    LinkInput,
+    LinkSerializer,
+    SourceSerializer,
+)
 from events.models import Category, Incident, IncidentLink, Kind
-
-from .params import DEFAULT_LIMIT, DEFAULT_ORDERING, MAX_LIMIT, ORDERINGS
-
-GEOJSON = "application/geo+json"
-JSON = "application/json"
-CSV = "text/csv"
 
 # --- shared pieces -------------------------------------------------------------------------------------
 
@@ -162,7 +166,6 @@ class IncidentCollectionSchema(serializers.Serializer):
 
 
 def _detail_properties():
-    from .serializers import CasualtySerializer, InvolvementSerializer, LinkSerializer, SourceSerializer
 
     class IncidentDetailPropertiesSchema(IncidentPropertiesSchema):
         summary = serializers.CharField(allow_blank=True)
@@ -252,7 +255,6 @@ class ChainSchema(serializers.Serializer):
 
 
 def _write_body():
-    from .serializers import IncidentFeatureInput
 
     return IncidentFeatureInput
 
@@ -322,7 +324,6 @@ incidents = extend_schema_view(
 
 
 def _link_input():
-    from .serializers import LinkInput
 
     return LinkInput
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
+from django.db import IntegrityError
 from django.http import HttpResponse
 from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import http_date
@@ -15,11 +16,12 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView, exception_handler
 
+from api.filters import QueryReader
 from ops.routers import read_connection
 
-from .params import QueryReader
-
 JSON = "application/json"
+GEOJSON = "application/geo+json"
+CSV = "text/csv"
 
 
 class GeoJSONRenderer(JSONRenderer):
@@ -233,3 +235,8 @@ def conditional(request, response: HttpResponse, last_modified: dt.datetime | No
 
 def bytes_response(content: bytes, content_type: str, *, status_code: int = 200) -> HttpResponse:
     return HttpResponse(content, content_type=content_type, status=status_code)
+
+
+def write_error(error: IntegrityError) -> exceptions.ValidationError:
+    """A constraint the validation could not see coming (a concurrent write): still a 400, never a 500."""
+    return exceptions.ValidationError({"body": [f"The database refused the change: {str(error).splitlines()[0]}"]})

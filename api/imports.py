@@ -15,10 +15,9 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import DjangoModelPermissions, IsAuthenticated
 from rest_framework.response import Response
 
+from api.http import ApiMixin, api_exception_handler
 from events import importing, tasks
 from events.models import ImportJob, ImportRowError
-
-from .http import ApiMixin, api_exception_handler
 
 SHOWN_ROW_ERRORS = 1000
 UPLOAD_FORMATS = [ImportJob.Format.ACLED, ImportJob.Format.GEOJSON, ImportJob.Format.CSV]

@@ -1,8 +1,4 @@
-"""Serializers for what is not built by the database: write bodies, and the rows hanging off one incident.
-
-Writes are strict: an unknown member is a 400 naming it, server-owned members are refused rather than
-silently ignored, and geometry must be a 2D GeoJSON Point with longitude and latitude in range.
-"""
+"""Request bodies and the JSON of the plain lists, as DRF serializers: validation here, writes in events.actions."""
 
 from __future__ import annotations
 
@@ -14,10 +10,16 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from events.actions import CasualtyFigure, IncidentRelations
-from events.models import Casualty, DatePrecision, Incident, IncidentLink, Involvement
+from events.models import (
+    Casualty,
+    DatePrecision,
+    Incident,
+    IncidentLink,
+    Involvement,
+)
 from posture.models import Actor, Base, Source
 
-# Members a client may read but never write: the server sets or derives them.
+# Members of a body that the server computes: named as such when a client sends them.
 SERVER_OWNED = {
     "id",
     "casualties_best",
@@ -56,6 +58,25 @@ class StrictFieldsMixin:
             if errors:
                 raise serializers.ValidationError(errors)
         return super().to_internal_value(data)
+
+
+# --- read side ------------------------------------------------------------------------------------------
+
+
+class SourceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Source
+        fields = ["id", "publisher", "title", "url", "published_on", "reliability"]
+
+
+class SourceDetailSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    class Meta:
+        model = Source
+        fields = ["id", "publisher", "title", "url", "published_on", "reliability", "note"]
+        read_only_fields = ["id"]
+
+
+# Members a client may read but never write: the server sets or derives them.
 
 
 @extend_schema_field(
@@ -230,6 +251,24 @@ class IncidentFeatureInput(StrictFieldsMixin, serializers.Serializer):
         return fields, relations
 
 
+class InvolvementSerializer(serializers.ModelSerializer):
+    slug = serializers.CharField(source="actor.slug")
+    name = serializers.CharField(source="actor.name")
+
+    class Meta:
+        model = Involvement
+        fields = ["role", "slug", "name"]
+
+
+class CasualtySerializer(serializers.ModelSerializer):
+    group_label = serializers.CharField(source="get_group_display")
+    kind_label = serializers.CharField(source="get_kind_display")
+
+    class Meta:
+        model = Casualty
+        fields = ["group", "group_label", "kind", "kind_label", "low", "best", "high", "note"]
+
+
 class LinkInput(StrictFieldsMixin, serializers.ModelSerializer):
     incident = serializers.PrimaryKeyRelatedField(queryset=Incident.objects.all(), help_text="The later incident.")
     prior = serializers.PrimaryKeyRelatedField(queryset=Incident.objects.all(), help_text="The earlier one it answers.")
@@ -259,40 +298,6 @@ class LinkInput(StrictFieldsMixin, serializers.ModelSerializer):
             if clash.exists():
                 raise serializers.ValidationError({"relation": ["These two incidents are already linked so."]})
         return attrs
-
-
-# --- read side ------------------------------------------------------------------------------------------
-
-
-class SourceSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Source
-        fields = ["id", "publisher", "title", "url", "published_on", "reliability"]
-
-
-class SourceDetailSerializer(StrictFieldsMixin, serializers.ModelSerializer):
-    class Meta:
-        model = Source
-        fields = ["id", "publisher", "title", "url", "published_on", "reliability", "note"]
-        read_only_fields = ["id"]
-
-
-class InvolvementSerializer(serializers.ModelSerializer):
-    slug = serializers.CharField(source="actor.slug")
-    name = serializers.CharField(source="actor.name")
-
-    class Meta:
-        model = Involvement
-        fields = ["role", "slug", "name"]
-
-
-class CasualtySerializer(serializers.ModelSerializer):
-    group_label = serializers.CharField(source="get_group_display")
-    kind_label = serializers.CharField(source="get_kind_display")
-
-    class Meta:
-        model = Casualty
-        fields = ["group", "group_label", "kind", "kind_label", "low", "best", "high", "note"]
 
 
 class IncidentRefSerializer(serializers.ModelSerializer):

@@ -1,4 +1,4 @@
-"""/api/v1/ incident endpoints. Views parse, call the query layer or an action, and answer."""
+"""Incidents: their write bodies and the viewset (their Features are built in api.features)."""
 
 from __future__ import annotations
 
@@ -8,44 +8,31 @@ from collections.abc import Callable
 
 from django.core.cache import cache
 from django.db import IntegrityError
-from django.db.models import F, Q
+from django.db.models import F
 from django.shortcuts import get_object_or_404
 from rest_framework import exceptions, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.permissions import AllowAny, DjangoModelPermissionsOrAnonReadOnly
+from rest_framework.permissions import DjangoModelPermissionsOrAnonReadOnly
 from rest_framework.response import Response
 
+from api import schema
+from api.clusters import MAX_ZOOM, clusters, counted_in_cells
+from api.export import csv_download, geojson_download
+from api.features import incident_detail_feature, incident_page
+from api.filters import INCIDENT_FILTER_NAMES, MAX_LIMIT, read_incident_filters, read_page
+from api.http import GEOJSON, ApiMixin, GeoJSONRenderer, bytes_response, json_body, write_error
+from api.serializers import IncidentFeatureInput
+from api.sql import feature_collection, page_links
 from events import actions
 from events.models import (
-    ACLED_TYPES,
-    KIND_CATEGORY,
     Casualty,
     Incident,
     IncidentLink,
     Involvement,
-    Kind,
     sees_drafts,
 )
-from posture.api import ListPagination
 from posture.estimates import StX, StY
 from posture.models import Actor, Base
-
-from . import docs
-from .export import csv_download, geojson_download
-from .geojson import (
-    GEOJSON,
-    MAX_ZOOM,
-    clusters,
-    counted_in_cells,
-    feature_collection,
-    incident_detail_feature,
-    incident_page,
-    page_links,
-)
-from .http import ApiMixin, ApiView, GeoJSONRenderer, bytes_response, json_body
-from .params import INCIDENT_FILTER_NAMES, MAX_LIMIT, IncidentFilters, read_incident_filters, read_page
-from .serializers import IncidentFeatureInput, LinkInput, LinkSerializer
-from .timeline import BUCKETS, timeline
 
 # What a collection of incidents is built from; the latest change among them is its Last-Modified.
 INCIDENT_SOURCES = [
@@ -57,7 +44,6 @@ INCIDENT_SOURCES = [
     (Base.history.model._meta.db_table, "history_date"),
 ]
 
-
 # The key changes with the data, so this only bounds how long an unused body takes up memory.
 CLUSTERS_CACHE_SECONDS = 6 * 3600
 
@@ -66,14 +52,9 @@ CLUSTERS_CACHE_SECONDS = 6 * 3600
 CHAIN_LIMIT = 2000
 
 
-def write_error(error: IntegrityError) -> exceptions.ValidationError:
-    """A constraint the validation could not see coming (a concurrent write): still a 400, never a 500."""
-    return exceptions.ValidationError({"body": [f"The database refused the change: {str(error).splitlines()[0]}"]})
-
-
-@docs.incidents
+@schema.incidents
 class IncidentViewSet(ApiMixin, viewsets.GenericViewSet):
-    schema = docs.DocumentSchema()
+    schema = schema.DocumentSchema()
     permission_classes = [DjangoModelPermissionsOrAnonReadOnly]
     lookup_value_regex = "[0-9]+"
     last_modified_tables = INCIDENT_SOURCES
@@ -250,113 +231,3 @@ class IncidentViewSet(ApiMixin, viewsets.GenericViewSet):
         response = Response(feature, status=code)
         response["Location"] = self.request.build_absolute_uri(f"/api/v1/incidents/{pk}/")
         return response
-
-
-@docs.links
-class LinkViewSet(ApiMixin, viewsets.GenericViewSet):
-    """Links between incidents: `incident` is a <relation> `prior`."""
-
-    permission_classes = [DjangoModelPermissionsOrAnonReadOnly]
-    serializer_class = LinkSerializer
-    pagination_class = ListPagination
-    lookup_value_regex = "[0-9]+"
-
-    def get_queryset(self):
-        return LinkSerializer.for_incidents(self.request.user)
-
-    def list(self, request):
-        # With incident filters: the links with an incident that matches at either end (the dashboard's
-        # escalation chains of a date range), so a client never pages through every link.
-        self.query_parameters = INCIDENT_FILTER_NAMES | {"page", "page_size"}
-        reader = self.reader(request)
-        filters = read_incident_filters(reader)
-        reader.check()
-        links = self.get_queryset()
-        if filters != IncidentFilters():
-            matching = filters.queryset(request.user).values("id")
-            links = links.filter(Q(incident_id__in=matching) | Q(prior_id__in=matching))
-        page = self.paginate_queryset(links)
-        return self.get_paginated_response(LinkSerializer(page, many=True).data)
-
-    def retrieve(self, request, pk: str):
-        return Response(LinkSerializer(self.get_object()).data)
-
-    def create(self, request):
-        serializer = self._input(data=json_body(request))
-        data = serializer.validated_data
-        existed = IncidentLink.objects.filter(
-            incident=data["incident"], prior=data["prior"], relation=data["relation"]
-        ).exists()
-        try:
-            link = actions.link_incidents(**data)
-        except IntegrityError as error:
-            raise write_error(error) from None
-        code = status.HTTP_200_OK if existed else status.HTTP_201_CREATED
-        return self._link_response(link.pk, code)
-
-    def partial_update(self, request, pk: str):
-        link = self.get_object()
-        serializer = self._input(link, data=json_body(request), partial=True)
-        fields = dict(serializer.validated_data)
-        sources = fields.pop("sources", None)
-        try:
-            actions.update_link(link, fields=fields, sources=sources)
-        except IntegrityError as error:
-            raise write_error(error) from None
-        return self._link_response(link.pk, status.HTTP_200_OK)
-
-    def destroy(self, request, pk: str):
-        actions.unlink_incidents(self.get_object())
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
-    def _input(self, *args, **kwargs) -> LinkInput:
-        serializer = LinkInput(*args, visible_incidents=Incident.objects.visible_to(self.request.user), **kwargs)
-        serializer.is_valid(raise_exception=True)
-        return serializer
-
-    def _link_response(self, pk: int, code: int) -> Response:
-        link = IncidentLink.objects.select_related("incident", "prior").prefetch_related("sources").get(pk=pk)
-        response = Response(LinkSerializer(link).data, status=code)
-        response["Location"] = self.request.build_absolute_uri(f"/api/v1/links/{pk}/")
-        return response
-
-
-@docs.timeline
-class TimelineView(ApiView):
-    permission_classes = [AllowAny]
-    query_parameters = INCIDENT_FILTER_NAMES | {"bucket"}
-    last_modified_tables = INCIDENT_SOURCES
-
-    def get(self, request):
-        reader = self.reader(request)
-        filters = read_incident_filters(reader)
-        bucket = reader.choice("bucket", list(BUCKETS), default="week")
-        reader.check()
-        if early := self.not_modified(request):
-            return early
-        body = timeline(filters.queryset(request.user), bucket)
-        return bytes_response(body, "application/json")
-
-
-@docs.kinds
-class KindView(ApiView):
-    """Incident kinds with their labels, map category and ACLED types, so clients never hard-code them."""
-
-    permission_classes = [AllowAny]
-    query_parameters = set()
-
-    def get(self, request):
-        self.reader(request).check()
-        return Response(
-            [
-                {
-                    "code": kind.value,
-                    "label": kind.label,
-                    "category": KIND_CATEGORY[kind].value,
-                    "category_label": KIND_CATEGORY[kind].label,
-                    "acled_event_type": ACLED_TYPES[kind][0],
-                    "acled_sub_event_type": ACLED_TYPES[kind][1],
-                }
-                for kind in Kind
-            ]
-        )

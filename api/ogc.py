@@ -23,33 +23,23 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from events.api import docs
-from events.api.geojson import (
-    GEOJSON,
-    INCIDENTS,
-    FeatureSpec,
-    Fragment,
-    Page,
-    feature_collection,
-    feature_page,
-    incident_page,
-    page_links,
+from api import schema
+from api.bases import BASE_ORDERINGS, BASE_SOURCES, BASES, base_page, base_queryset
+from api.features import INCIDENTS, incident_page
+from api.filters import (
+    INCIDENT_FILTER_NAMES,
+    ORDERINGS,
+    PageRequest,
+    QueryReader,
+    read_datetime,
+    read_incident_filters,
+    read_page,
 )
-from events.api.http import (
-    JSON,
-    ApiView,
-    FirstRenderer,
-    GeoJSONRenderer,
-    bytes_response,
-    etag_of,
-    flatten_errors,
-)
-from events.api.params import INCIDENT_FILTER_NAMES, ORDERINGS, PageRequest, QueryReader, read_incident_filters
-from events.api.params import read_page as read_page_params
-from events.api.views import INCIDENT_SOURCES
+from api.http import GEOJSON, JSON, ApiView, FirstRenderer, GeoJSONRenderer, bytes_response, etag_of, flatten_errors
+from api.incidents import INCIDENT_SOURCES
+from api.sql import FeatureSpec, Fragment, Page, feature_collection, feature_page, page_links
 from events.models import Incident
 from ops.routers import read_connection
-from posture.api import BASE_ORDERINGS, BASE_SOURCES, BASES, base_page, base_queryset
 from posture.models import Base
 
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
@@ -114,7 +104,6 @@ def _incident_rows(reader: QueryReader, user) -> QuerySet:
 
 def _base_rows(reader: QueryReader, user) -> QuerySet:
     # Bases have no time of their own: datetime is read (and so validated) but selects every base.
-    from events.api.params import read_datetime
 
     read_datetime(reader)
     return base_queryset(reader)
@@ -190,7 +179,7 @@ def _extent(collection: Collection, user) -> dict | None:
     return extent or None
 
 
-@docs.ogc_landing
+@schema.ogc_landing
 class LandingView(OgcView):
     query_parameters = {"f"}
 
@@ -243,7 +232,7 @@ class LandingAliasView(LandingView):
     """/ogc without the slash, as GDAL and QGIS are given the root: the same page, documented once."""
 
 
-@docs.ogc_conformance
+@schema.ogc_conformance
 class ConformanceView(OgcView):
     query_parameters = {"f"}
 
@@ -277,7 +266,7 @@ class CollectionDescription:
         return description
 
 
-@docs.ogc_collections
+@schema.ogc_collections
 class CollectionsView(CollectionDescription, OgcView):
     query_parameters = {"f"}
 
@@ -293,7 +282,7 @@ class CollectionsView(CollectionDescription, OgcView):
         )
 
 
-@docs.ogc_collection
+@schema.ogc_collection
 class CollectionView(CollectionDescription, OgcView):
     query_parameters = {"f"}
 
@@ -303,7 +292,7 @@ class CollectionView(CollectionDescription, OgcView):
         return Response(self.describe(collection))
 
 
-@docs.ogc_items
+@schema.ogc_items
 class ItemsView(OgcView):
     def get(self, request, collection_id: str):
         collection = _collection(collection_id)
@@ -311,7 +300,7 @@ class ItemsView(OgcView):
         self.last_modified_tables = collection.sources
         reader = self.reader(request)
         rows = collection.rows(reader, request.user)
-        page = read_page_params(reader, default_limit=DEFAULT_LIMIT, orderings=collection.orderings)
+        page = read_page(reader, default_limit=DEFAULT_LIMIT, orderings=collection.orderings)
         reader.check()
         if early := self.not_modified(request):
             return early
@@ -335,7 +324,7 @@ class ItemsView(OgcView):
         return response
 
 
-@docs.ogc_item
+@schema.ogc_item
 class ItemView(OgcView):
     renderer_classes = [GeoJSONRenderer]
     query_parameters = {"f"}
@@ -368,7 +357,7 @@ class ItemView(OgcView):
         return Response(feature)
 
 
-@docs.ogc_api
+@schema.ogc_api
 class ApiDefinitionView(SpectacularAPIView):
     """The OpenAPI document with the media type OGC clients ask for (GDAL checks the version parameter)."""
 

@@ -1,0 +1,98 @@
+"""The plain paginated lists: actors, sources, and the kinds of incident."""
+
+from __future__ import annotations
+
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import AllowAny, DjangoModelPermissionsOrAnonReadOnly
+from rest_framework.response import Response
+
+from api import schema
+from api.http import ApiMixin, ApiView, json_body
+from api.serializers import SourceDetailSerializer, SourceSerializer
+from events.models import (
+    ACLED_TYPES,
+    KIND_CATEGORY,
+    Kind,
+)
+from posture.models import Actor, Source
+
+# --- JSON lists ----------------------------------------------------------------------------------------
+
+
+class ListPagination(PageNumberPagination):
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 1000
+
+
+class ActorSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Actor
+        fields = ["id", "slug", "name", "kind", "country", "aliases"]
+
+
+@schema.actors
+class ActorViewSet(ApiMixin, viewsets.ReadOnlyModelViewSet):
+    permission_classes = [AllowAny]
+    serializer_class = ActorSerializer
+    pagination_class = ListPagination
+    lookup_value_regex = "[0-9]+"
+    query_parameters = {"page", "page_size"}
+    last_modified_tables = [(Actor.history.model._meta.db_table, "history_date")]
+
+    def get_queryset(self):
+        return Actor.objects.order_by("name")
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        self.reader(request).check()
+
+
+@schema.sources
+class SourceViewSet(ApiMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Citations. Editors may add one (POST) to cite it from a new incident or link."""
+
+    permission_classes = [DjangoModelPermissionsOrAnonReadOnly]
+    pagination_class = ListPagination
+    lookup_value_regex = "[0-9]+"
+    query_parameters = {"page", "page_size"}
+    last_modified_tables = [(Source.history.model._meta.db_table, "history_date")]
+
+    def get_queryset(self):
+        return Source.objects.order_by("publisher", "title", "id")
+
+    def get_serializer_class(self):
+        return SourceDetailSerializer if self.action in ("create", "retrieve") else SourceSerializer
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        self.reader(request).check()
+
+    def create(self, request, *args, **kwargs):
+        json_body(request)
+        return super().create(request, *args, **kwargs)
+
+
+@schema.kinds
+class KindView(ApiView):
+    """Incident kinds with their labels, map category and ACLED types, so clients never hard-code them."""
+
+    permission_classes = [AllowAny]
+    query_parameters = set()
+
+    def get(self, request):
+        self.reader(request).check()
+        return Response(
+            [
+                {
+                    "code": kind.value,
+                    "label": kind.label,
+                    "category": KIND_CATEGORY[kind].value,
+                    "category_label": KIND_CATEGORY[kind].label,
+                    "acled_event_type": ACLED_TYPES[kind][0],
+                    "acled_sub_event_type": ACLED_TYPES[kind][1],
+                }
+                for kind in Kind
+            ]
+        )

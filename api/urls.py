@@ -1,0 +1,51 @@
+"""Every URL of the API: the REST API under /api/v1/, its schema and docs, and OGC API – Features under /ogc/."""
+
+from __future__ import annotations
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.routers import SimpleRouter
+
+from api import ogc
+from api.bases import BaseCollectionView
+from api.deployments import DeploymentViewSet
+from api.imports import ImportJobViewSet
+from api.incidents import IncidentViewSet
+from api.links import LinkViewSet
+from api.lists import ActorViewSet, KindView, SourceViewSet
+from api.timeline import TimelineView
+
+router = SimpleRouter()
+router.register("incidents", IncidentViewSet, basename="incident")
+router.register("links", LinkViewSet, basename="link")
+router.register("deployments", DeploymentViewSet, basename="deployment")
+router.register("actors", ActorViewSet, basename="actor")
+router.register("sources", SourceViewSet, basename="source")
+router.register("imports", ImportJobViewSet, basename="import")
+
+v1 = [
+    path("bases/", BaseCollectionView.as_view(), name="bases"),
+    path("timeline/", TimelineView.as_view(), name="timeline"),
+    path("kinds/", KindView.as_view(), name="kinds"),
+    path("", include(router.urls)),
+]
+
+# OGC API – Features spells its paths without trailing slashes below the landing page.
+ogc_paths = [
+    path("", ogc.LandingView.as_view(), name="ogc-landing"),
+    path("api", ogc.ApiDefinitionView.as_view(), name="ogc-api"),
+    path("conformance", ogc.ConformanceView.as_view(), name="ogc-conformance"),
+    path("collections", ogc.CollectionsView.as_view(), name="ogc-collections"),
+    path("collections/<str:collection_id>", ogc.CollectionView.as_view(), name="ogc-collection"),
+    path("collections/<str:collection_id>/items", ogc.ItemsView.as_view(), name="ogc-items"),
+    path("collections/<str:collection_id>/items/<str:feature_id>", ogc.ItemView.as_view(), name="ogc-item"),
+]
+
+urlpatterns = [
+    path("api/v1/", include((v1, "api"))),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    # The split view serves its start-up script as a file, so the CSP needs no inline-script exception.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    path("ogc", ogc.LandingAliasView.as_view()),  # GDAL and QGIS take the root URL without its slash
+    path("ogc/", include(ogc_paths)),
+]
