@@ -16,7 +16,6 @@ from events.models import (
 )
 from ops.routers import read_connection
 
-# --- clusters ------------------------------------------------------------------------------------------
 
 MAX_ZOOM = 22
 

@@ -40,8 +40,6 @@ def date_label(alias: str) -> str:
     )
 
 
-# --- incidents -----------------------------------------------------------------------------------------
-
 # Attackers and targets by name, in one pass over the incident's involvements.
 # Attackers and targets by name, for all the rows of `i` at once: one pass over their involvements grouped by
 # incident, rather than a subquery per row (which rebuilt the actors' hash ten thousand times a page).

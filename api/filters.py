@@ -83,8 +83,6 @@ class QueryReader:
         if self.errors:
             raise ValidationError(self.errors)
 
-    # --- typed readers -------------------------------------------------------------------------------
-
     def bbox(self, name: str = "bbox", *, allow_3d: bool = False) -> tuple[float, float, float, float] | None:
         value = self.one(name)
         if value is None:
@@ -290,9 +288,6 @@ def _day_of(text: str) -> dt.date:
     if moment.tzinfo is not None:
         moment = moment.astimezone(dt.UTC)
     return moment.date()
-
-
-# --- paging --------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)

@@ -179,9 +179,6 @@ def _find_nul(value, path: str = "") -> str | None:
     return None
 
 
-# --- conditional GET -----------------------------------------------------------------------------------
-
-
 def last_changed(tables: list[tuple[str, str]]) -> dt.datetime | None:
     """The latest of `max(column)` over (table, column) pairs: one indexed lookup each.
 

@@ -17,8 +17,6 @@ from events.models import (
 )
 from posture.models import Actor, Source
 
-# --- JSON lists ----------------------------------------------------------------------------------------
-
 
 class ListPagination(PageNumberPagination):
     page_size = 100

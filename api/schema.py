@@ -30,8 +30,6 @@ from api.serializers import (
 )
 from events.models import Category, Incident, IncidentLink, Kind
 
-# --- shared pieces -------------------------------------------------------------------------------------
-
 
 class ErrorsSchema(serializers.Serializer):
     errors = serializers.DictField(
@@ -102,7 +100,6 @@ WRITE_REFUSED = {
 }
 NOT_MODIFIED = {304: OpenApiResponse(description="Not modified since the ETag / Last-Modified you sent.")}
 
-# --- incidents -----------------------------------------------------------------------------------------
 
 FILTER_PARAMETERS = [
     OpenApiParameter("bbox", str, description="minLon,minLat,maxLon,maxLat in WGS 84, e.g. `38,32,44,37`."),
@@ -389,8 +386,6 @@ kinds = extend_schema_view(
     get=extend_schema(summary="Incident kinds and map categories", responses={(200, JSON): KindSchema(many=True)})
 )
 
-# --- posture -------------------------------------------------------------------------------------------
-
 
 class TroopLevelAtBaseSchema(serializers.Serializer):
     id = serializers.IntegerField()
@@ -466,7 +461,6 @@ sources = extend_schema_view(
     create=extend_schema(summary="Add a citation (editors)", responses={201: None, **BAD_REQUEST, **WRITE_REFUSED}),
 )
 
-# --- OGC API – Features --------------------------------------------------------------------------------
 
 OGC_TAG = ["OGC API – Features"]
 

@@ -60,9 +60,6 @@ class StrictFieldsMixin:
         return super().to_internal_value(data)
 
 
-# --- read side ------------------------------------------------------------------------------------------
-
-
 class SourceSerializer(serializers.ModelSerializer):
     class Meta:
         model = Source

@@ -72,9 +72,6 @@ class FeatureSpec:
     joins: Fragment
 
 
-# --- pages ---------------------------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class Page:
     matched: int | None

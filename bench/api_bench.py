@@ -94,9 +94,6 @@ def follow(client, url: str, pattern: re.Pattern) -> list[bytes]:
     return bodies
 
 
-# --- raw SQL: what the database alone costs for the same output ----------------------------------------
-
-
 def kinds_values() -> str:
     from events.models import KIND_CATEGORY, Kind
 
@@ -222,9 +219,6 @@ def raw_detail_sql() -> str:
                    JOIN events_incident li ON li.id = l.incident_id JOIN events_incident lp ON lp.id = l.prior_id
                    WHERE l.prior_id = i.id AND li.status = 'published' AND lp.status = 'published')))
       FROM events_incident i {raw_joins()} WHERE i.id = %s AND i.status = 'published'"""
-
-
-# --- the run -------------------------------------------------------------------------------------------
 
 
 def main() -> None:

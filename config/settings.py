@@ -136,7 +136,6 @@ TEMPLATES = [
     },
 ]
 
-# --- Database -------------------------------------------------------------------------------------
 
 PRIVATE_RUN_DIR = BASE_DIR / "var" / "run"
 
@@ -212,7 +211,6 @@ for _database in DATABASES.values():
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Redis: cache and Celery broker ---------------------------------------------------------------
 
 REDIS_URL = env_str("REDIS_URL", f"unix://{PRIVATE_RUN_DIR}/redis.sock?db=0")
 
@@ -255,7 +253,6 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_interval": env_int("CELERY_RESTORE_INTERVAL", 10),
 }
 
-# --- Imports, sync and notifications (README: "Imports, sync and notifications") -----------------
 
 # Uploaded import files; with several hosts this must be storage they share.
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
@@ -277,7 +274,6 @@ WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
 WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 60)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 10)
 
-# --- Auth, i18n, static ---------------------------------------------------------------------------
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -311,7 +307,6 @@ STORAGES = {
     },
 }
 
-# --- Security -------------------------------------------------------------------------------------
 
 # TLS ends at the load balancer / proxy, which says so in X-Forwarded-Proto. Only trust that header
 # in production, where the web processes are reachable only through the proxy.
@@ -359,7 +354,6 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# --- Limits ---------------------------------------------------------------------------------------
 
 # Form and JSON bodies are held in memory, so they are small; uploaded files stream to disk past
 # FILE_UPLOAD_MAX_MEMORY_SIZE, and MAX_UPLOAD_SIZE caps the whole request: one import file of
@@ -377,7 +371,6 @@ RETRY_AFTER_SECONDS = env_int("RETRY_AFTER_SECONDS", 10)
 # Where `make backup` (manage.py backup) writes its pg_dump files unless told otherwise.
 BACKUP_DIR = Path(env_str("BACKUP_DIR", str(BASE_DIR / "var" / "backups")))
 
-# --- API ------------------------------------------------------------------------------------------
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -426,7 +419,6 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# --- Map ------------------------------------------------------------------------------------------
 
 # OpenStreetMap by default; an empty MAP_TILE_URL turns online tiles off, and the map then uses only
 # the country borders the project serves itself.
@@ -445,7 +437,6 @@ LEAFLET_CONFIG = {
     "PLUGINS": {"forms": {"js": ["js/admin-borders.js"]}},
 }
 
-# --- Checks ---------------------------------------------------------------------------------------
 
 SILENCED_SYSTEM_CHECKS = [
     # gis.W001 warns that GDAL < 3.9 mis-parses some spatial reference strings. The project never

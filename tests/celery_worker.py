@@ -183,9 +183,6 @@ class WebhookReceiver(_Server):
         super().__init__(_WebhookHandler)
 
 
-# --- fixtures ------------------------------------------------------------------------------------------
-
-
 @pytest.fixture(scope="session")
 def acled_server() -> Iterator[AcledServer]:
     server = AcledServer()

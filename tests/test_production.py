@@ -141,9 +141,6 @@ def no_traceback(body: str) -> None:
     assert "/tmp/" not in body  # noqa: S108 - looking for leaked paths, not using one
 
 
-# --- Serving ---------------------------------------------------------------------------------------
-
-
 def test_the_probes_answer_and_readyz_names_every_dependency(stack):
     health = stack.web.get("/healthz")
     ready = stack.web.get("/readyz")
@@ -259,9 +256,6 @@ def test_the_admin_map_widget_and_the_api_docs_run_under_the_policy(stack, brows
     assert [p for p in problems if "Content Security Policy" in p or "uncaught" in p] == []
 
 
-# --- Abuse -----------------------------------------------------------------------------------------
-
-
 def test_a_burst_of_anonymous_reads_from_one_address_is_throttled(stack):
     burst = {"X-Forwarded-For": "198.51.100.7"}
     statuses = []
@@ -324,9 +318,6 @@ def test_a_query_stopped_by_the_statement_timeout_gets_a_clean_503(stack):
     assert response.headers["Retry-After"] == "10"
     no_traceback(response.text)
     assert stack.web.get(API).status == 200
-
-
-# --- Faults ----------------------------------------------------------------------------------------
 
 
 def test_with_postgresql_stopped_requests_get_503_and_recover_without_a_restart(stack):
@@ -473,9 +464,6 @@ def test_with_redis_stopped_reads_answer_saves_commit_and_the_jobs_run_later(sta
     assert Receiver.received[0]["incident"]["title"] == title
 
 
-# --- Scale-out: a read replica ---------------------------------------------------------------------
-
-
 @pytest.fixture(scope="module")
 def replica(stack):
     """A streaming replica of the stack's database, and a second gunicorn with DATABASE_REPLICA_URL."""
@@ -544,8 +532,6 @@ def test_editors_write_to_the_primary_and_the_replica_follows(stack, replica):
     wait_for(lambda: web.get(f"/api/v1/incidents/{new_id}/").status == 200, "the replica to catch up")
 
 
-# --- Backup ----------------------------------------------------------------------------------------
-
 COUNTED_TABLES = (
     "SELECT string_agg(table_name, ',' ORDER BY table_name) FROM information_schema.tables "
     "WHERE table_schema = 'public' AND table_type = 'BASE TABLE'"
@@ -609,9 +595,6 @@ def test_a_failed_restore_changes_nothing(stack):
 
     # One transaction: nothing of the dump was left behind.
     assert stack.sql(COUNTED_TABLES, database="not_empty") == "posture_base"
-
-
-# --- The whole API under generated input, in production, authenticated -------------------------------
 
 
 @pytest.fixture
