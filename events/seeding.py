@@ -15,7 +15,7 @@ from pathlib import Path
 from django.contrib.gis.geos import Point
 from django.db import transaction
 
-from posture.models import Actor, Affiliation, Base, BaseStatus, Source, TroopLevel
+from posture.models import Actor, Affiliation, Base, BaseStatus, Side, Source, TroopLevel
 
 from .actions import CasualtyFigure, IncidentRelations, link_incidents, record_incident, update_incident
 from .models import Incident, IncidentLink
@@ -48,6 +48,7 @@ class SeedLoader:
         self.dataset = data["dataset"]
         self.written = Counter()
         self.sources: dict[str, Source] = {}
+        self.sides: dict[str, Side] = {}
         self.actors: dict[str, Actor] = {}
         self.bases: dict[str, Base] = {}
         self.incidents: dict[str, Incident] = {}
@@ -72,6 +73,7 @@ class SeedLoader:
     def load(self) -> Counter:
         with transaction.atomic():
             self.load_sources()
+            self.load_sides()
             self.load_actors()
             self.load_bases()
             self.load_troop_levels()
@@ -92,6 +94,12 @@ class SeedLoader:
                 },
             )
 
+    def load_sides(self) -> None:
+        for row in self.data.get("sides", []):
+            self.sides[row["slug"]] = self.upsert(
+                Side, {"slug": row["slug"]}, {"name": row["name"], "description": row.get("description", "")}
+            )
+
     def load_actors(self) -> None:
         for row in self.data["actors"]:
             self.actors[row["slug"]] = self.upsert(
@@ -99,6 +107,7 @@ class SeedLoader:
                 {"slug": row["slug"]},
                 {
                     "name": row["name"],
+                    "side": self.sides.get(row.get("side")),
                     "kind": row["kind"],
                     "country": row.get("country", ""),
                     "aliases": row.get("aliases", []),

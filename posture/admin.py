@@ -2,7 +2,7 @@ from django.contrib import admin
 from leaflet.admin import LeafletGeoAdminMixin
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import Actor, Affiliation, Base, BaseStatus, Source, TroopLevel
+from .models import Actor, Affiliation, Base, BaseStatus, Side, Source, TroopLevel
 
 
 @admin.register(Source)
@@ -20,12 +20,35 @@ class AffiliationInline(admin.TabularInline):
     autocomplete_fields = ["related"]
 
 
+class SideMemberInline(admin.TabularInline):
+    model = Actor
+    fields = ["name", "kind", "country"]
+    readonly_fields = ["name", "kind", "country"]
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    verbose_name_plural = "actors on this side (assign them on each actor's form)"
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Side)
+class SideAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "slug"]
+    search_fields = ["name", "slug", "description"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [SideMemberInline]
+
+
 @admin.register(Actor)
 class ActorAdmin(SimpleHistoryAdmin):
-    list_display = ["name", "kind", "country"]
-    list_filter = ["kind", "country"]
+    list_display = ["name", "kind", "country", "side"]
+    list_filter = ["side", "kind", "country"]
     search_fields = ["name", "slug", "aliases"]
     prepopulated_fields = {"slug": ["name"]}
+    autocomplete_fields = ["side"]
+    list_select_related = ["side"]
     inlines = [AffiliationInline]
 
 

@@ -45,6 +45,25 @@ class Source(models.Model):
         return f"{self.publisher}: {self.title}{when}"
 
 
+class Side(models.Model):
+    """A party to the attack-and-response cycle: the actors that act as one ("United States and partners").
+
+    An actor with no side counts as a side of its own (Actor.side_key), so imported names work unassigned.
+    """
+
+    name = models.CharField(max_length=200, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+    description = models.TextField(blank=True, help_text="Who belongs and why, with the reasoning for front groups.")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Actor(models.Model):
     """A state, an alliance or mission, or an armed group."""
 
@@ -66,6 +85,14 @@ class Actor(models.Model):
     affiliations = models.ManyToManyField(
         "self", through="Affiliation", symmetrical=False, related_name="affiliated_from", blank=True
     )
+    side = models.ForeignKey(
+        Side,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="actors",
+        help_text="The party it acts for in the cycle; a front group belongs to the side it fronts for.",
+    )
 
     history = HistoricalRecords()
 
@@ -76,6 +103,11 @@ class Actor(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def side_key(self) -> str:
+        """What incidents' attacking_sides / targeted_sides hold for this actor (the triggers compute the same)."""
+        return self.side.slug if self.side_id else f"actor:{self.slug}"
 
 
 class Affiliation(models.Model):

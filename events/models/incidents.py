@@ -5,6 +5,8 @@ import datetime as dt
 from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.gis.geos import Polygon
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import connection
@@ -146,6 +148,13 @@ class IncidentQuerySet(models.QuerySet):
             ).values("incident_id")
         )
 
+    def attacked_by_side(self, key: str):
+        """Incidents whose attackers (or claimants) include side `key` (a Side slug, or "actor:<slug>")."""
+        return self.filter(attacking_sides__contains=[key])
+
+    def targeting_side(self, key: str):
+        return self.filter(targeted_sides__contains=[key])
+
     def in_country(self, code: str):
         return self.filter(country=code)
 
@@ -230,6 +239,10 @@ class Incident(models.Model):
         Base, on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="+"
     )
     nearest_base_km = models.FloatField(null=True, blank=True, editable=False)
+    # Derived by PostgreSQL, whoever writes (triggers of migration 0010): the side keys (Actor.side_key) of the
+    # attackers and claimants, and of the targets, sorted. The cycle analytics pair incidents on them.
+    attacking_sides = ArrayField(models.TextField(), default=list, db_default=[], blank=True, editable=False)
+    targeted_sides = ArrayField(models.TextField(), default=list, db_default=[], blank=True, editable=False)
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="+"
@@ -237,7 +250,10 @@ class Incident(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    history = HistoricalRecords(m2m_fields=[sources], excluded_fields=["updated_at"])
+    # The side columns are derived from the involvements, whose history holds the change.
+    history = HistoricalRecords(
+        m2m_fields=[sources], excluded_fields=["updated_at", "attacking_sides", "targeted_sides"]
+    )
 
     objects = IncidentQuerySet.as_manager()
 
@@ -266,6 +282,9 @@ class Incident(models.Model):
             models.Index(fields=["kind", "occurred_on"], name="events_incident_kind_date_idx"),
             # The API dates its collections by the latest change (Last-Modified): max(updated_at) is one lookup.
             models.Index(fields=["updated_at"], name="events_incident_updated_idx"),
+            # Who attacked whom: the suggestions and analytics look incidents up by side.
+            GinIndex(fields=["attacking_sides"], name="events_incident_attacking_gin"),
+            GinIndex(fields=["targeted_sides"], name="events_incident_targeted_gin"),
         ]
 
     def __str__(self) -> str:
