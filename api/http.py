@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 
-from django.db import IntegrityError
+from django.db import IntegrityError, InterfaceError, OperationalError
 from django.http import HttpResponse
 from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import http_date
@@ -14,7 +15,8 @@ from rest_framework.authentication import SessionAuthentication, TokenAuthentica
 from rest_framework.metadata import SimpleMetadata
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
-from rest_framework.views import APIView, exception_handler
+from rest_framework.response import Response
+from rest_framework.views import APIView, exception_handler, set_rollback
 
 from api.filters import QueryReader
 from ops.routers import read_connection
@@ -22,6 +24,9 @@ from ops.routers import read_connection
 JSON = "application/json"
 GEOJSON = "application/geo+json"
 CSV = "text/csv"
+
+# Django's own logger for failed requests, so a 500 answered here is logged (and mailed) as Django's are.
+request_logger = logging.getLogger("django.request")
 
 
 class GeoJSONRenderer(JSONRenderer):
@@ -74,10 +79,39 @@ def api_exception_handler(exc, context):
         exc = exceptions.ValidationError({"Content-Type": [f"Send the body as application/json, not {sent}."]})
     elif isinstance(exc, exceptions.ParseError):
         exc = exceptions.ValidationError({"body": [f"Not valid JSON: {exc.detail}"]})
+    elif isinstance(exc, IntegrityError):
+        exc = write_error(exc)
     response = exception_handler(exc, context)
-    if response is not None and response.status_code == status.HTTP_400_BAD_REQUEST:
+    if response is None:
+        return unexpected_error(exc, context)
+    if response.status_code == status.HTTP_400_BAD_REQUEST:
         response.data = {"errors": flatten_errors(response.data)}
     return response
+
+
+def write_error(error: IntegrityError) -> exceptions.ValidationError:
+    """A constraint the validation could not see coming (a concurrent write): still a 400, never a 500."""
+    return exceptions.ValidationError({"body": [f"The database refused the change: {str(error).splitlines()[0]}"]})
+
+
+def unexpected_error(exc: Exception, context) -> Response | None:
+    """A bug: logged with its traceback, and answered with a JSON 500 whether DEBUG is on or not.
+
+    API clients parse JSON, so Django's debug page (HTML, and a traceback) is for the HTML views only.
+    A lost database is re-raised for ops.middleware, which answers it with a 503 and Retry-After.
+    """
+    if isinstance(exc, OperationalError | InterfaceError):
+        return None
+    request = context.get("request")
+    django_request = getattr(request, "_request", request)
+    request_logger.error(
+        "Internal Server Error: %s",
+        getattr(django_request, "path", "?"),
+        exc_info=exc,
+        extra={"status_code": 500, "request": django_request},
+    )
+    set_rollback()
+    return Response({"detail": "Internal server error."}, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
 
 
 class DescriptionOnly(SimpleMetadata):
@@ -232,8 +266,3 @@ def conditional(request, response: HttpResponse, last_modified: dt.datetime | No
 
 def bytes_response(content: bytes, content_type: str, *, status_code: int = 200) -> HttpResponse:
     return HttpResponse(content, content_type=content_type, status=status_code)
-
-
-def write_error(error: IntegrityError) -> exceptions.ValidationError:
-    """A constraint the validation could not see coming (a concurrent write): still a 400, never a 500."""
-    return exceptions.ValidationError({"body": [f"The database refused the change: {str(error).splitlines()[0]}"]})

@@ -7,7 +7,6 @@ import json
 from collections.abc import Callable
 
 from django.core.cache import cache
-from django.db import IntegrityError
 from django.db.models import F
 from django.shortcuts import get_object_or_404
 from rest_framework import exceptions, status, viewsets
@@ -20,7 +19,7 @@ from api.clusters import MAX_ZOOM, clusters, counted_in_cells
 from api.export import csv_download, geojson_download
 from api.features import incident_detail_feature, incident_page
 from api.filters import INCIDENT_FILTER_NAMES, MAX_LIMIT, read_incident_filters, read_page
-from api.http import GEOJSON, ApiMixin, GeoJSONRenderer, bytes_response, json_body, write_error
+from api.http import GEOJSON, ApiMixin, GeoJSONRenderer, bytes_response, json_body
 from api.serializers import IncidentFeatureInput
 from api.sql import feature_collection, page_links
 from events import actions
@@ -202,10 +201,7 @@ class IncidentViewSet(ApiMixin, viewsets.GenericViewSet):
         serializer = IncidentFeatureInput(data=data)
         serializer.is_valid(raise_exception=True)
         fields, relations = serializer.write_args()
-        try:
-            incident = actions.record_incident(fields=fields, relations=relations, user=request.user)
-        except IntegrityError as error:
-            raise write_error(error) from None
+        incident = actions.record_incident(fields=fields, relations=relations, user=request.user)
         return self._feature_response(incident.pk, status.HTTP_201_CREATED)
 
     def partial_update(self, request, pk: str):
@@ -214,10 +210,7 @@ class IncidentViewSet(ApiMixin, viewsets.GenericViewSet):
         serializer = IncidentFeatureInput(incident, data=data, partial=True)
         serializer.is_valid(raise_exception=True)
         fields, relations = serializer.write_args()
-        try:
-            actions.update_incident(incident, fields=fields, relations=relations)
-        except IntegrityError as error:
-            raise write_error(error) from None
+        actions.update_incident(incident, fields=fields, relations=relations)
         return self._feature_response(incident.pk, status.HTTP_200_OK)
 
     def destroy(self, request, pk: str):

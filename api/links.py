@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.db import IntegrityError
 from django.db.models import Q
 from rest_framework import status, viewsets
 from rest_framework.permissions import DjangoModelPermissionsOrAnonReadOnly
@@ -10,7 +9,7 @@ from rest_framework.response import Response
 
 from api import schema
 from api.filters import INCIDENT_FILTER_NAMES, IncidentFilters, read_incident_filters
-from api.http import ApiMixin, json_body, write_error
+from api.http import ApiMixin, json_body
 from api.lists import ListPagination
 from api.serializers import LinkInput, LinkSerializer
 from events import actions
@@ -55,10 +54,7 @@ class LinkViewSet(ApiMixin, viewsets.GenericViewSet):
         existed = IncidentLink.objects.filter(
             incident=data["incident"], prior=data["prior"], relation=data["relation"]
         ).exists()
-        try:
-            link = actions.link_incidents(**data)
-        except IntegrityError as error:
-            raise write_error(error) from None
+        link = actions.link_incidents(**data)
         code = status.HTTP_200_OK if existed else status.HTTP_201_CREATED
         return self._link_response(link.pk, code)
 
@@ -67,10 +63,7 @@ class LinkViewSet(ApiMixin, viewsets.GenericViewSet):
         serializer = self._input(link, data=json_body(request), partial=True)
         fields = dict(serializer.validated_data)
         sources = fields.pop("sources", None)
-        try:
-            actions.update_link(link, fields=fields, sources=sources)
-        except IntegrityError as error:
-            raise write_error(error) from None
+        actions.update_link(link, fields=fields, sources=sources)
         return self._link_response(link.pk, status.HTTP_200_OK)
 
     def destroy(self, request, pk: str):
