@@ -13,6 +13,7 @@ from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
     extend_schema_field,
+    extend_schema_serializer,
     extend_schema_view,
     inline_serializer,
 )
@@ -320,9 +321,12 @@ incidents = extend_schema_view(
 )
 
 
-def _link_input():
+@extend_schema_serializer(component_name="LinkInput")
+class LinkChangeSchema(LinkInput):
+    """The body of PATCH on links: only the members sent change, so none has a default here."""
 
-    return LinkInput
+    class Meta(LinkInput.Meta):
+        extra_kwargs = {"confidence": {"help_text": "How sure `asserted_by` is."}}
 
 
 links = extend_schema_view(
@@ -334,12 +338,16 @@ links = extend_schema_view(
     retrieve=extend_schema(parameters=[ID], responses={200: None, **NOT_FOUND}),
     create=extend_schema(
         summary="Link an incident to the earlier one it answers (editors)",
-        description="Posting an existing (incident, prior, relation) updates that link (200).",
-        request={JSON: _link_input()},
+        description=(
+            "Posting an existing (incident, prior, relation) updates that link (200). `relation`, `asserted_by` and "
+            "`sources` are required; `confidence` (default `medium`) and `note` (default empty) may be left out, "
+            "and then take their defaults, also when restating an existing link."
+        ),
+        request={JSON: LinkInput},
         responses={201: None, 200: None, **BAD_REQUEST, **WRITE_REFUSED},
     ),
     partial_update=extend_schema(
-        parameters=[ID], request={JSON: _link_input()}, responses={200: None, **BAD_REQUEST, **WRITE_REFUSED}
+        parameters=[ID], request={JSON: LinkChangeSchema}, responses={200: None, **BAD_REQUEST, **WRITE_REFUSED}
     ),
     destroy=extend_schema(
         parameters=[ID], responses={204: OpenApiResponse(description="Deleted."), **WRITE_REFUSED, **NOT_FOUND}

@@ -266,15 +266,33 @@ class CasualtySerializer(serializers.ModelSerializer):
         fields = ["group", "group_label", "kind", "kind_label", "low", "best", "high", "note"]
 
 
+def _link_default(name: str):
+    return IncidentLink._meta.get_field(name).get_default()
+
+
 class LinkInput(StrictFieldsMixin, serializers.ModelSerializer):
+    """The body of POST and PATCH on links.
+
+    POST states the whole link: `confidence` and `note` left out take their defaults (also when the POST restates
+    an existing link), while `incident`, `prior`, `relation`, `asserted_by` and `sources` have none and are
+    required. PATCH changes only the members it sends.
+    """
+
     incident = serializers.PrimaryKeyRelatedField(queryset=Incident.objects.all(), help_text="The later incident.")
     prior = serializers.PrimaryKeyRelatedField(queryset=Incident.objects.all(), help_text="The earlier one it answers.")
-    sources = serializers.PrimaryKeyRelatedField(queryset=Source.objects.all(), many=True, allow_empty=False)
+    sources = serializers.PrimaryKeyRelatedField(
+        queryset=Source.objects.all(), many=True, allow_empty=False, help_text="Ids of the sources cited (one or more)."
+    )
 
     class Meta:
         model = IncidentLink
         fields = ["incident", "prior", "relation", "asserted_by", "confidence", "sources", "note"]
         validators = []  # the unique (incident, prior, relation) is checked in validate()
+        # The model's own defaults, so the schema shows them and POST fills them in.
+        extra_kwargs = {
+            "confidence": {"default": _link_default("confidence"), "help_text": "How sure `asserted_by` is."},
+            "note": {"default": _link_default("note")},
+        }
 
     def __init__(self, *args, visible_incidents=None, **kwargs):
         super().__init__(*args, **kwargs)

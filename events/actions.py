@@ -95,11 +95,14 @@ def link_incidents(
     prior: Incident,
     relation: str,
     asserted_by: str,
-    confidence: str,
     sources: Iterable[Source],
-    note: str = "",
+    confidence: str = IncidentLink._meta.get_field("confidence").get_default(),
+    note: str = IncidentLink._meta.get_field("note").get_default(),
 ) -> IncidentLink:
-    """Link `incident` to the earlier `prior` it answers; re-linking the same pair updates the link."""
+    """Link `incident` to the earlier `prior` it answers; re-linking the same pair updates the link.
+
+    What is left out takes the model's default, on a re-link too: a call states the whole link.
+    """
     link, _ = IncidentLink.objects.update_or_create(
         incident=incident,
         prior=prior,

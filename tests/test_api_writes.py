@@ -417,3 +417,113 @@ def test_an_editor_adds_a_source(as_editor):
     assert (
         as_editor("post", "/api/v1/sources/", {"publisher": "Reuters", "title": "Rockets hit base"}).status_code == 400
     )
+
+
+class TestLinkDefaults:
+    """A link write may leave out what the model has a default for; what it has none for is a 400 naming it."""
+
+    def test_the_readme_example_without_confidence_or_note_takes_the_defaults(self, as_editor, source):
+        prior, later = IncidentFactory(occurred_on=dt.date(2021, 2, 25)), IncidentFactory()
+        body = {"incident": later.pk, "prior": prior.pk, "relation": "response_to", "asserted_by": "TSC"}
+
+        response = as_editor("post", "/api/v1/links/", {**body, "sources": [source.pk]})
+
+        assert response.status_code == 201, response.content
+        assert (response.json()["confidence"], response.json()["note"]) == ("medium", "")
+        link = IncidentLink.objects.get()
+        assert (link.relation, link.asserted_by, link.confidence, link.note) == ("response_to", "TSC", "medium", "")
+
+    def test_restating_a_link_without_confidence_resets_it_to_the_default(self, as_editor, source):
+        link = IncidentLinkFactory(confidence="high", note="two sources agree")
+        body = {"incident": link.incident_id, "prior": link.prior_id, "relation": link.relation}
+
+        response = as_editor("post", "/api/v1/links/", {**body, "asserted_by": "TSC", "sources": [source.pk]})
+
+        assert response.status_code == 200, response.content
+        link.refresh_from_db()
+        assert (link.confidence, link.note, link.asserted_by) == ("medium", "", "TSC")
+
+    def test_what_has_no_default_is_named_all_at_once(self, as_editor):
+        prior, later = IncidentFactory(), IncidentFactory()
+
+        response = as_editor("post", "/api/v1/links/", {"incident": later.pk, "prior": prior.pk})
+
+        assert response.status_code == 400
+        assert response.json() == {
+            "errors": {field: ["This field is required."] for field in ("relation", "asserted_by", "sources")}
+        }
+        assert not IncidentLink.objects.exists()
+
+    def test_a_patch_leaves_what_it_does_not_send(self, as_editor):
+        link = IncidentLinkFactory(confidence="high", note="kept")
+
+        response = as_editor("patch", f"/api/v1/links/{link.pk}/", {"asserted_by": "CENTCOM"})
+
+        assert response.status_code == 200, response.content
+        link.refresh_from_db()
+        assert (link.asserted_by, link.confidence, link.note) == ("CENTCOM", "high", "kept")
+
+    def test_the_schema_says_which_members_are_optional_and_their_defaults(self, client):
+        schemas = client.get("/api/schema/?format=json").json()["components"]["schemas"]
+        post, patch = schemas["LinkInputRequest"], schemas["PatchedLinkInputRequest"]
+
+        assert sorted(post["required"]) == ["asserted_by", "incident", "prior", "relation", "sources"]
+        assert (post["properties"]["confidence"]["default"], post["properties"]["note"]["default"]) == ("medium", "")
+        assert "required" not in patch
+        assert not [name for name, member in patch["properties"].items() if "default" in member]
+
+
+@pytest.fixture
+def refuse_title():
+    """A CHECK the serializers know nothing of, standing in for a constraint a concurrent write trips.
+
+    Added inside the test's transaction, so it goes with the rollback; and before any row is written there, as
+    PostgreSQL alters no table with deferred checks pending.
+    """
+
+    def add(table: str, column: str) -> None:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT test_refused CHECK ({column} <> 'refused')")
+
+    return add
+
+
+class TestConstraintViolations:
+    """An IntegrityError from the database is a 400 with the constraint's message, and nothing is written."""
+
+    def test_creating_an_incident(self, as_editor, source, refuse_title):
+        refuse_title("events_incident", "title")
+
+        response = as_editor("post", URL, feature(source, title="refused"))
+
+        assert response.status_code == 400
+        (message,) = response.json()["errors"]["body"]
+        assert message.startswith("The database refused the change: ")
+        assert "test_refused" in message
+        assert not Incident.objects.exists()
+
+    def test_updating_an_incident(self, as_editor, refuse_title):
+        refuse_title("events_incident", "title")
+        incident = IncidentFactory(title="before")
+
+        response = as_editor("patch", f"{URL}{incident.pk}/", {"properties": {"title": "refused"}})
+
+        assert response.status_code == 400
+        assert list(response.json()["errors"]) == ["body"]
+        incident.refresh_from_db()
+        assert incident.title == "before"
+
+    def test_creating_and_changing_a_link(self, as_editor, source, refuse_title):
+        refuse_title("events_incidentlink", "note")
+        link = IncidentLinkFactory(note="before")
+        body = {"incident": link.prior_id, "prior": link.incident_id, "relation": "response_to", "asserted_by": "X"}
+
+        created = as_editor("post", "/api/v1/links/", {**body, "sources": [source.pk], "note": "refused"})
+        changed = as_editor("patch", f"/api/v1/links/{link.pk}/", {"note": "refused"})
+
+        assert (created.status_code, changed.status_code) == (400, 400)
+        assert "test_refused" in created.json()["errors"]["body"][0]
+        assert "test_refused" in changed.json()["errors"]["body"][0]
+        assert list(IncidentLink.objects.values_list("note", flat=True)) == ["before"]
