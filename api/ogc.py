@@ -35,10 +35,20 @@ from api.filters import (
     read_incident_filters,
     read_page,
 )
-from api.http import GEOJSON, JSON, ApiView, FirstRenderer, GeoJSONRenderer, bytes_response, etag_of, flatten_errors
+from api.http import (
+    GEOJSON,
+    JSON,
+    ApiView,
+    FirstRenderer,
+    GeoJSONRenderer,
+    bytes_response,
+    etag_of,
+    flatten_errors,
+    unexpected_error,
+)
 from api.incidents import INCIDENT_SOURCES
 from api.sql import FeatureSpec, Fragment, Page, feature_collection, feature_page, page_links
-from events.models import Incident
+from events.models import Incident, IncidentCell, sees_drafts
 from ops.routers import read_connection
 from posture.models import Base
 
@@ -64,9 +74,9 @@ def ogc_exception_handler(exc, context):
             {"code": "InvalidParameterValue", "description": description, "errors": errors},
             status=status.HTTP_400_BAD_REQUEST,
         )
-    response = exception_handler(exc, context)
+    response = exception_handler(exc, context) or unexpected_error(exc, context)
     if response is not None:
-        code = "NotFound" if response.status_code == 404 else type(exc).__name__
+        code = {404: "NotFound", 500: "ServerError"}.get(response.status_code, type(exc).__name__)
         response.data = {"code": code, "description": str(response.data.get("detail", ""))}
     return response
 
@@ -147,24 +157,23 @@ def _collection(collection_id: str) -> Collection:
 
 
 def _extent(collection: Collection, user) -> dict | None:
-    """Spatial and temporal extent. The bbox is PostGIS's estimate from table statistics when there are any
-    (a full ST_Extent over a million points is not worth it for a hint), exact otherwise."""
+    """Spatial and temporal extent of what `user` may see: published incidents, and drafts too for editors.
+
+    Never from table statistics (ST_EstimatedExtent), which see every row, drafts included.
+    """
     if collection.id == "incidents":
         rows = Incident.objects.visible_to(user)
-        table = Incident._meta.db_table
         dates = rows.aggregate(start=Min("occurred_on"), end=Max("occurred_on"))
+        sql = _incident_bbox(rows, drafts=sees_drafts(user))
     else:
-        rows = Base.objects.all()
-        table = Base._meta.db_table
+        # A few hundred rows, all public: their exact extent costs nothing.
+        located = Fragment.of(Base.objects.filter(location__isnull=False).order_by().values("location"))
+        sql = (
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(b.location) AS e FROM ("
+            + located
+            + ") AS b) AS extent"
+        )
         dates = {"start": None, "end": None}
-    exact = Fragment.of(rows.filter(location__isnull=False).order_by().values("location"))
-    sql = (
-        Fragment("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT coalesce(")
-        + Fragment("ST_EstimatedExtent(%s, %s)::box2d, ", (table, "location"))
-        + "(SELECT ST_Extent(x.location) FROM ("
-        + exact
-        + ") AS x)) AS e) AS extent"
-    )
     with read_connection().cursor() as cursor:
         cursor.execute(sql.sql, sql.params)
         box = cursor.fetchone()
@@ -177,6 +186,47 @@ def _extent(collection: Collection, user) -> dict | None:
             "trs": GREGORIAN,
         }
     return extent or None
+
+
+def _incident_bbox(rows: QuerySet, *, drafts: bool) -> Fragment:
+    """The exact (west, south, east, north) of the located `rows`, without reading most of them.
+
+    The counted cells (IncidentCell, kept exact by triggers) say which column and row of the finest grid hold
+    the outermost incidents of the statuses `rows` shows; only the rows in those four strips are read, through
+    the spatial index, for their exact extremes. Every incident lies in its cell, so the outermost one lies in
+    the outermost strip.
+    """
+    zoom, cell = IncidentCell.MAX_ZOOM, IncidentCell.degrees(IncidentCell.MAX_ZOOM)
+    statuses = list(Incident.Status.values) if drafts else [Incident.Status.PUBLISHED.value]
+    located = Fragment.of(rows.filter(location__isnull=False).order_by().values("location"))
+
+    def extreme(function: str, axis: str, edge: str) -> Fragment:
+        strip = (
+            f"ST_MakeEnvelope(c.{edge} * %s, -90, (c.{edge} + 1) * %s, 90, 4326)"
+            if axis == "X"
+            else f"ST_MakeEnvelope(-180, c.{edge} * %s, 180, (c.{edge} + 1) * %s, 4326)"
+        )
+        return Fragment(f"(SELECT {function}(ST_{axis}(v.location)) FROM v WHERE v.location && {strip})", (cell, cell))
+
+    return (
+        Fragment(
+            "WITH c AS (SELECT min(x) AS x0, min(y) AS y0, max(x) AS x1, max(y) AS y1 FROM events_incidentcell "
+            "WHERE zoom = %s AND status = ANY(%s) AND count > 0), v AS NOT MATERIALIZED (",
+            (zoom, statuses),
+        )
+        + located
+        + ") SELECT "
+        + Fragment.join(
+            ", ",
+            [
+                extreme("min", "X", "x0"),
+                extreme("min", "Y", "y0"),
+                extreme("max", "X", "x1"),
+                extreme("max", "Y", "y1"),
+            ],
+        )
+        + " FROM c"
+    )
 
 
 @schema.ogc_landing

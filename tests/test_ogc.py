@@ -5,8 +5,11 @@ import shutil
 import subprocess
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.gis.geos import Point
+from django.db import connection
 
+from api.ogc import COLLECTIONS, _extent
 from events.models import Incident
 
 from .factories import BaseFactory, IncidentFactory
@@ -78,6 +81,61 @@ def test_collections_describe_incidents_and_bases_with_extents(client):
         "http://testserver/ogc/collections/incidents/items",
     )
     assert client.get(f"{ROOT}/collections/bases").json()["id"] == "bases"
+
+
+def incident_bbox(client) -> list[float] | None:
+    extent = client.get(f"{ROOT}/collections/incidents").json().get("extent", {})
+    return extent["spatial"]["bbox"][0] if "spatial" in extent else None
+
+
+class TestIncidentExtent:
+    """The spatial extent is exactly that of the incidents the client may see, and never from table statistics."""
+
+    def test_a_draft_far_away_leaves_the_anonymous_extent_unchanged_after_analyze(self, client, editor_api):
+        IncidentFactory(location=Point(42.4412, 33.7856))
+        IncidentFactory(location=Point(36.0, 30.0))
+        before = incident_bbox(client)
+        IncidentFactory(status=Incident.Status.DRAFT, location=Point(-70.5, -50.25))
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE events_incident")
+            # The statistics now span the draft: an extent estimated from them would have widened.
+            cursor.execute("SELECT ST_XMin(ST_EstimatedExtent('events_incident', 'location'))")
+            assert cursor.fetchone()[0] <= -70.5
+
+        assert before == incident_bbox(client) == [36.0, 30.0, 42.4412, 33.7856]
+        # Editors see drafts in every list, so in the extent too.
+        assert incident_bbox(editor_api) == [-70.5, -50.25, 42.4412, 33.7856]
+
+    def test_it_follows_every_write(self, client):
+        west = IncidentFactory(location=Point(36.0, 30.0))
+        IncidentFactory(location=Point(42.4412, 33.7856))
+        draft = IncidentFactory(status=Incident.Status.DRAFT, location=Point(50.125, 20.5))
+        assert incident_bbox(client) == [36.0, 30.0, 42.4412, 33.7856]
+
+        draft.status = Incident.Status.PUBLISHED
+        draft.save()
+        assert incident_bbox(client) == [36.0, 20.5, 50.125, 33.7856]
+
+        # Its cell stays behind at zero, and must not count.
+        west.delete()
+        draft.location = Point(40.0, 31.0)
+        draft.save()
+        assert incident_bbox(client) == [40.0, 31.0, 42.4412, 33.7856]
+
+    def test_no_located_incident_no_spatial_extent(self, client):
+        IncidentFactory(location=None)
+        IncidentFactory(status=Incident.Status.DRAFT)
+
+        extent = client.get(f"{ROOT}/collections/incidents").json()["extent"]
+
+        assert "spatial" not in extent
+        assert extent["temporal"]["interval"][0][0].endswith("T00:00:00Z")
+
+    def test_the_extent_costs_a_fixed_number_of_queries(self, client, django_assert_num_queries):
+        IncidentFactory.create_batch(3)
+        # One for the dates, one for the box; whatever the number of incidents.
+        with django_assert_num_queries(2):
+            _extent(COLLECTIONS["incidents"], AnonymousUser())
 
 
 def test_an_unknown_collection_is_404_in_ogc_form(client):
