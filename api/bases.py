@@ -10,7 +10,7 @@ from api.filters import PageRequest, QueryReader
 from api.http import GEOJSON, ApiView, bytes_response
 from api.sql import FeatureSpec, Page, feature_collection, feature_page, geometry, labels_json
 from posture.countries import COUNTRY_CHOICES, country_name
-from posture.models import Actor, Base, BaseStatus, TroopLevel
+from posture.models import Base, BaseStatus, TroopLevel
 
 COUNTRY_NAMES = labels_json((code, country_name(code)) for code, _ in COUNTRY_CHOICES)
 
@@ -74,13 +74,6 @@ BASE_JOINS = (
 # Bases page by id; there are tens of them, not millions.
 BASE_ORDERINGS = {"id": ("id", False)}
 
-BASE_SOURCES = [
-    (Base.history.model._meta.db_table, "history_date"),
-    (BaseStatus.history.model._meta.db_table, "history_date"),
-    (TroopLevel.history.model._meta.db_table, "history_date"),
-    (Actor.history.model._meta.db_table, "history_date"),
-]
-
 
 def base_queryset(reader: QueryReader) -> QuerySet:
     bases = Base.objects.all()
@@ -115,7 +108,7 @@ def base_page(bases: QuerySet, page: PageRequest) -> Page:
 class BaseCollectionView(ApiView):
     permission_classes = [AllowAny]
     query_parameters = {"bbox", "country"}
-    last_modified_tables = BASE_SOURCES
+    versioned = True
 
     def get(self, request):
         reader = self.reader(request)

@@ -14,7 +14,7 @@ from api.http import ApiMixin
 from api.lists import ListPagination
 from api.serializers import SourceSerializer
 from posture.countries import COUNTRY_CHOICES, country_name
-from posture.models import Actor, TroopLevel
+from posture.models import TroopLevel
 
 
 class TroopLevelSerializer(serializers.ModelSerializer):
@@ -91,10 +91,7 @@ class DeploymentViewSet(ApiMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
     lookup_value_regex = "[0-9]+"
     query_parameters = {"contributor", "host_country", "status", "as_of_after", "as_of_before", "latest", "page"}
     query_parameters |= {"page_size"}
-    last_modified_tables = [
-        (TroopLevel.history.model._meta.db_table, "history_date"),
-        (Actor.history.model._meta.db_table, "history_date"),
-    ]
+    versioned = True
 
     def get_queryset(self):
         return (

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 
 from django.db import IntegrityError, InterfaceError, OperationalError
 from django.http import HttpResponse
-from django.utils.cache import get_conditional_response, patch_vary_headers
-from django.utils.http import http_date
+from django.utils import timezone
 from rest_framework import exceptions, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.metadata import SimpleMetadata
@@ -18,8 +16,8 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler, set_rollback
 
+from api.caching import Answer, data_version
 from api.filters import QueryReader
-from ops.routers import read_connection
 
 JSON = "application/json"
 GEOJSON = "application/geo+json"
@@ -135,7 +133,10 @@ class ApiMixin:
     metadata_class = DescriptionOnly
     # Query parameters the view accepts (others are a 400); None lets DRF's own filters decide.
     query_parameters: set[str] | None = None
-    # Tables whose latest change dates a collection: (table, timestamp column). Set => ETag/Last-Modified.
+    # GETs answered by version: ETag and Last-Modified from the data version, 304s and the shared response
+    # cache before any query for the body (api/caching.py).
+    versioned = False
+    # Older spelling of versioned = True (the tables no longer matter: the data version covers them all).
     last_modified_tables: list[tuple[str, str]] = []
 
     def get_exception_handler(self):
@@ -149,14 +150,35 @@ class ApiMixin:
     def reader(self, request) -> QueryReader:
         return QueryReader(request.GET, allowed=self.query_parameters)
 
+    def answer(self, request) -> Answer | None:
+        if not hasattr(self, "_answer"):
+            versioned = (self.versioned or self.last_modified_tables) and request.method in ("GET", "HEAD")
+            version = data_version() if versioned else None
+            self._answer = Answer(request, version) if version is not None else None
+        return self._answer
+
     def last_modified(self) -> dt.datetime | None:
-        if not hasattr(self, "_last_modified"):
-            self._last_modified = last_changed(self.last_modified_tables) if self.last_modified_tables else None
-        return self._last_modified
+        """For a view that keys a cache of its own on it: when the data last changed, or now inside a
+        transaction that has written (its reads see what others do not, so such a key must never match)."""
+        answer = self.answer(self.request)
+        if answer is None:
+            return None
+        return answer.last_modified if answer.committed else timezone.now()
 
     def not_modified(self, request) -> HttpResponse | None:
-        """Call first in a costly GET: a 304 before any work when If-Modified-Since alone says so."""
-        return not_modified_since(request, self.last_modified()) if self.last_modified_tables else None
+        """Call in a GET once its parameters are checked, before any work: a 304 when the client's copy is
+        current, the shared answer when one is stored, else None (and the body is built)."""
+        answer = self.answer(request)
+        return answer.early(request) if answer is not None else None
+
+    def list(self, request, *args, **kwargs):
+        # The generic lists (actors, sources, deployments): their filters are checked (that runs no query)
+        # before a stored answer or a 304 can stand in for the body.
+        self.filter_queryset(self.get_queryset())
+        return self.not_modified(request) or super().list(request, *args, **kwargs)
+
+    def retrieve(self, request, *args, **kwargs):
+        return self.not_modified(request) or super().retrieve(request, *args, **kwargs)
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
@@ -165,14 +187,14 @@ class ApiMixin:
             response.accepted_renderer = JSONRenderer()
             response.accepted_media_type = JSON
         if (
-            self.last_modified_tables
-            and request.method in ("GET", "HEAD")
-            and response.status_code == status.HTTP_200_OK
+            response.status_code == status.HTTP_200_OK
             and not response.streaming
+            and not getattr(response, "from_response_cache", False)
+            and (answer := self.answer(request)) is not None
         ):
             if hasattr(response, "render"):
                 response.render()
-            response = conditional(request, response, self.last_modified())
+            response = answer.finish(response)
         return response
 
 
@@ -211,57 +233,6 @@ def _find_nul(value, path: str = "") -> str | None:
             if found is not None:
                 return found
     return None
-
-
-def last_changed(tables: list[tuple[str, str]]) -> dt.datetime | None:
-    """The latest of `max(column)` over (table, column) pairs: one indexed lookup each.
-
-    History tables record deletions too (django-simple-history writes a '-' row), which a max(updated_at)
-    on the live table cannot see.
-    """
-    parts = [f"(SELECT max({column}) FROM {table})" for table, column in tables]
-    with read_connection().cursor() as cursor:
-        cursor.execute(f"SELECT GREATEST({', '.join(parts)})")
-        return cursor.fetchone()[0]
-
-
-def not_modified_since(request, last_modified: dt.datetime | None) -> HttpResponse | None:
-    """A 304 decided before any work, when the client sent only If-Modified-Since and nothing changed since."""
-    meta = request.META
-    if last_modified is None or "HTTP_IF_MODIFIED_SINCE" not in meta:
-        return None
-    if any(h in meta for h in ("HTTP_IF_NONE_MATCH", "HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE")):
-        return None
-    response = get_conditional_response(request, last_modified=int(last_modified.timestamp()))
-    if response is not None and response.status_code == status.HTTP_304_NOT_MODIFIED:
-        response["Last-Modified"] = http_date(last_modified.timestamp())
-        patch_vary_headers(response, ["Authorization", "Cookie"])
-        return response
-    return None
-
-
-def etag_of(content: bytes) -> str:
-    return '"' + hashlib.blake2b(content, digest_size=16).hexdigest() + '"'
-
-
-def conditional(request, response: HttpResponse, last_modified: dt.datetime | None) -> HttpResponse:
-    """Add ETag (a hash of the body) and Last-Modified, and answer 304 when the client's copy is current.
-
-    The ETag covers exactly what was sent (unless the view set one, over all but a per-response timestamp), so
-    it is right even for changes Last-Modified cannot see.
-    Drafts make the body depend on who asks, hence Vary on the credentials.
-    """
-    etag = response.get("ETag") or etag_of(response.content)
-    response["ETag"] = etag
-    timestamp = int(last_modified.timestamp()) if last_modified else None
-    if timestamp is not None:
-        response["Last-Modified"] = http_date(timestamp)
-    patch_vary_headers(response, ["Authorization", "Cookie"])
-    result = get_conditional_response(request, etag=etag, last_modified=timestamp, response=response)
-    if result is not response:
-        result["ETag"] = etag
-        patch_vary_headers(result, ["Authorization", "Cookie"])
-    return result
 
 
 def bytes_response(content: bytes, content_type: str, *, status_code: int = 200) -> HttpResponse:

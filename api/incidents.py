@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Callable
-
-from django.core.cache import cache
 from django.db.models import F
 from django.shortcuts import get_object_or_404
 from rest_framework import exceptions, status, viewsets
@@ -24,27 +19,17 @@ from api.serializers import IncidentFeatureInput
 from api.sql import feature_collection, page_links
 from events import actions
 from events.models import (
-    Casualty,
     Incident,
     IncidentLink,
-    Involvement,
     sees_drafts,
 )
 from posture.estimates import StX, StY
-from posture.models import Actor, Base
 
-# What a collection of incidents is built from; the latest change among them is its Last-Modified.
+# What incident answers were once dated by; api/analytics.py still names them (see ApiMixin.versioned).
 INCIDENT_SOURCES = [
     (Incident._meta.db_table, "updated_at"),
     (Incident.history.model._meta.db_table, "history_date"),
-    (Involvement.history.model._meta.db_table, "history_date"),
-    (Casualty.history.model._meta.db_table, "history_date"),
-    (Actor.history.model._meta.db_table, "history_date"),
-    (Base.history.model._meta.db_table, "history_date"),
 ]
-
-# The key changes with the data, so this only bounds how long an unused body takes up memory.
-CLUSTERS_CACHE_SECONDS = 6 * 3600
 
 # Real chains are a handful of incidents; this bounds the walk when links join a runaway component
 # (a bulk import linking everything to one incident), and the response says when it was reached.
@@ -56,7 +41,11 @@ class IncidentViewSet(ApiMixin, viewsets.GenericViewSet):
     schema = schema.DocumentSchema()
     permission_classes = [DjangoModelPermissionsOrAnonReadOnly]
     lookup_value_regex = "[0-9]+"
-    last_modified_tables = INCIDENT_SOURCES
+
+    @property
+    def versioned(self) -> bool:
+        # A chain is a short walk from one incident, answered as it is.
+        return self.action in ("list", "clusters", "retrieve")
 
     def get_queryset(self):
         return Incident.objects.visible_to(self.request.user)
@@ -65,12 +54,6 @@ class IncidentViewSet(ApiMixin, viewsets.GenericViewSet):
         if self.action in ("retrieve", "create", "partial_update"):
             return [GeoJSONRenderer()]
         return super().get_renderers()
-
-    def finalize_response(self, request, response, *args, **kwargs):
-        if self.action not in ("list", "clusters"):
-            # Conditional GET is for the collections; a detail is cheap and changes with its links.
-            self.last_modified_tables = []
-        return super().finalize_response(request, response, *args, **kwargs)
 
     def list(self, request):
         self.query_parameters = INCIDENT_FILTER_NAMES | {"ordering", "limit", "cursor", "format"}
@@ -99,35 +82,14 @@ class IncidentViewSet(ApiMixin, viewsets.GenericViewSet):
         reader.check()
         if early := self.not_modified(request):
             return early
-        body = self._cached_clusters(
-            request,
-            lambda: clusters(
-                filters,
-                self.get_queryset(),
-                5 if zoom is None else zoom,
-                limit,
-                drafts=sees_drafts(request.user),
-            ),
+        body = clusters(
+            filters, self.get_queryset(), 5 if zoom is None else zoom, limit, drafts=sees_drafts(request.user)
         )
         return bytes_response(body, GEOJSON)
 
-    def _cached_clusters(self, request, build: Callable[[], bytes]) -> bytes:
-        """Clusters are a scan of every matching row, and every visitor of the dashboard starts with the same
-        default view: the body is kept while the data is unchanged. The key holds the data's version (which
-        sees deletions, through the history tables), the query, and whether the user sees drafts, so a body
-        is never served stale nor to someone who may not see it."""
-        version = self.last_modified()
-        if version is None:
-            return build()
-        raw = json.dumps([sorted(request.GET.lists()), version.isoformat(), sees_drafts(request.user)])
-        key = "api-clusters:" + hashlib.sha256(raw.encode()).hexdigest()
-        body = cache.get(key)
-        if body is None:
-            body = build()
-            cache.set(key, body, CLUSTERS_CACHE_SECONDS)
-        return body
-
     def retrieve(self, request, pk: str):
+        if early := self.not_modified(request):
+            return early
         feature = incident_detail_feature(self.get_queryset(), int(pk), through_drafts=sees_drafts(request.user))
         if feature is None:
             raise exceptions.NotFound()

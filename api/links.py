@@ -8,7 +8,7 @@ from rest_framework.permissions import DjangoModelPermissionsOrAnonReadOnly
 from rest_framework.response import Response
 
 from api import schema
-from api.filters import INCIDENT_FILTER_NAMES, IncidentFilters, read_incident_filters
+from api.filters import INCIDENT_FILTER_NAMES, read_incident_filters
 from api.http import ApiMixin, json_body
 from api.lists import ListPagination
 from api.serializers import LinkInput, LinkSerializer
@@ -27,6 +27,7 @@ class LinkViewSet(ApiMixin, viewsets.GenericViewSet):
     serializer_class = LinkSerializer
     pagination_class = ListPagination
     lookup_value_regex = "[0-9]+"
+    versioned = True
 
     def get_queryset(self):
         return LinkSerializer.for_incidents(self.request.user)
@@ -38,14 +39,18 @@ class LinkViewSet(ApiMixin, viewsets.GenericViewSet):
         reader = self.reader(request)
         filters = read_incident_filters(reader)
         reader.check()
+        if early := self.not_modified(request):
+            return early
         links = self.get_queryset()
-        if filters != IncidentFilters():
+        if filters.active:
             matching = filters.queryset(request.user).values("id")
             links = links.filter(Q(incident_id__in=matching) | Q(prior_id__in=matching))
         page = self.paginate_queryset(links)
         return self.get_paginated_response(LinkSerializer(page, many=True).data)
 
     def retrieve(self, request, pk: str):
+        if early := self.not_modified(request):
+            return early
         return Response(LinkSerializer(self.get_object()).data)
 
     def create(self, request):

@@ -37,7 +37,7 @@ class ActorViewSet(ApiMixin, viewsets.ReadOnlyModelViewSet):
     pagination_class = ListPagination
     lookup_value_regex = "[0-9]+"
     query_parameters = {"page", "page_size"}
-    last_modified_tables = [(Actor.history.model._meta.db_table, "history_date")]
+    versioned = True
 
     def get_queryset(self):
         return Actor.objects.order_by("name")
@@ -55,7 +55,7 @@ class SourceViewSet(ApiMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelVie
     pagination_class = ListPagination
     lookup_value_regex = "[0-9]+"
     query_parameters = {"page", "page_size"}
-    last_modified_tables = [(Source.history.model._meta.db_table, "history_date")]
+    versioned = True
 
     def get_queryset(self):
         return Source.objects.order_by("publisher", "title", "id")

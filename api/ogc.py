@@ -24,7 +24,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from api import schema
-from api.bases import BASE_ORDERINGS, BASE_SOURCES, BASES, base_page, base_queryset
+from api.bases import BASE_ORDERINGS, BASES, base_page, base_queryset
 from api.features import INCIDENTS, incident_page
 from api.filters import (
     INCIDENT_FILTER_NAMES,
@@ -42,11 +42,9 @@ from api.http import (
     FirstRenderer,
     GeoJSONRenderer,
     bytes_response,
-    etag_of,
     flatten_errors,
     unexpected_error,
 )
-from api.incidents import INCIDENT_SOURCES
 from api.sql import FeatureSpec, Fragment, Page, feature_collection, feature_page, page_links
 from events.models import Incident, IncidentCell, sees_drafts
 from ops.routers import read_connection
@@ -104,7 +102,6 @@ class Collection:
     page: Callable[[QuerySet, PageRequest], Page]
     spec: FeatureSpec
     orderings: dict
-    sources: list
     extra_parameters: set[str]
 
 
@@ -132,7 +129,6 @@ COLLECTIONS = {
         page=incident_page,
         spec=INCIDENTS,
         orderings={"-occurred_on": ORDERINGS["-occurred_on"]},
-        sources=INCIDENT_SOURCES,
         extra_parameters=INCIDENT_FILTER_NAMES - {"start", "end"},
     ),
     "bases": Collection(
@@ -143,7 +139,6 @@ COLLECTIONS = {
         page=base_page,
         spec=BASES,
         orderings=BASE_ORDERINGS,
-        sources=BASE_SOURCES,
         extra_parameters={"country"},
     ),
 }
@@ -344,10 +339,11 @@ class CollectionView(CollectionDescription, OgcView):
 
 @schema.ogc_items
 class ItemsView(OgcView):
+    versioned = True
+
     def get(self, request, collection_id: str):
         collection = _collection(collection_id)
         self.query_parameters = COMMON_PARAMETERS | collection.extra_parameters
-        self.last_modified_tables = collection.sources
         reader = self.reader(request)
         rows = collection.rows(reader, request.user)
         page = read_page(reader, default_limit=DEFAULT_LIMIT, orderings=collection.orderings)
@@ -367,11 +363,8 @@ class ItemsView(OgcView):
                 }
             ],
         )
-        response = bytes_response(feature_collection(result, links, timeStamp=time_stamp()), GEOJSON)
-        # timeStamp says when the response was made, so it changes every second; the ETag leaves it out, so a
-        # client's copy stays current for as long as the data does.
-        response["ETag"] = etag_of(feature_collection(result, links))
-        return response
+        # timeStamp says when the response was made; the ETag is the data's, so a stored answer keeps its own.
+        return bytes_response(feature_collection(result, links, timeStamp=time_stamp()), GEOJSON)
 
 
 @schema.ogc_item

@@ -9,7 +9,6 @@ from rest_framework.permissions import AllowAny
 from api import schema
 from api.filters import INCIDENT_FILTER_NAMES, read_incident_filters
 from api.http import ApiView, bytes_response
-from api.incidents import INCIDENT_SOURCES
 from api.sql import Fragment
 from events.models import Kind
 from ops.routers import read_connection
@@ -71,7 +70,7 @@ def timeline(incidents: QuerySet, bucket: str) -> bytes:
 class TimelineView(ApiView):
     permission_classes = [AllowAny]
     query_parameters = INCIDENT_FILTER_NAMES | {"bucket"}
-    last_modified_tables = INCIDENT_SOURCES
+    versioned = True
 
     def get(self, request):
         reader = self.reader(request)

@@ -233,6 +233,24 @@ CACHES = {
         "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1, "RETRY_AFTER": 5},
     }
 }
+# The API's shared response cache (api/caching.py, README "Conditional GET"): public answers kept under their
+# version ETag. RESPONSE_CACHE=false turns it off (version ETags and 304s stay). RESPONSE_CACHE_URL can give it a
+# Redis of its own (with maxmemory and allkeys-lru, say); by default it shares the one above, whose Celery
+# queues must never be evicted, so its size is bounded here: entries of at most RESPONSE_CACHE_MAX_KB, kept
+# RESPONSE_CACHE_SECONDS, and at most RESPONSE_CACHE_BUDGET_MB stored per such period (so twice that at most).
+RESPONSE_CACHE = env_bool("RESPONSE_CACHE", True)
+RESPONSE_CACHE_SECONDS = env_int("RESPONSE_CACHE_SECONDS", 3600)
+RESPONSE_CACHE_MAX_BYTES = env_int("RESPONSE_CACHE_MAX_KB", 8192) * 1024
+RESPONSE_CACHE_BUDGET_BYTES = env_int("RESPONSE_CACHE_BUDGET_MB", 256) * 1024 * 1024
+RESPONSE_CACHE_ALIAS = "responses"
+CACHES[RESPONSE_CACHE_ALIAS] = {
+    **CACHES["default"],
+    "LOCATION": env_str("RESPONSE_CACHE_URL", "") or REDIS_URL,
+    "KEY_PREFIX": "posture-responses",
+}
+if RESPONSE_CACHE_SECONDS <= 0:
+    raise ImproperlyConfigured("RESPONSE_CACHE_SECONDS must be positive (RESPONSE_CACHE=false turns the cache off)")
+
 # Sessions live in the database, cached in Redis: any web process can serve any user, and a Redis
 # outage logs nobody out.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
