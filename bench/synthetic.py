@@ -325,6 +325,7 @@ def _fill(conn: psycopg.Connection, n: int, seed: int) -> None:
     # The map cells and sides are kept by triggers, which the replica role skipped: compute them once, as a whole.
     conn.execute("SELECT events_incidentcell_rebuild()")
     conn.execute("SELECT events_incident_sides_rebuild()")  # the incidents' sides, from their involvements
+    conn.execute("SELECT ops_dataversion_bump()")  # and the data version: cached answers are of the old data
     for table in ["events_incident", "events_incidentlink", "posture_actor", "posture_base", "posture_source"]:
         conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
     conn.execute("INSERT INTO bench_synthetic VALUES (%s, %s, now())", (n, seed))

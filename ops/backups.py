@@ -69,3 +69,10 @@ def restore_database(path: Path, *, alias: str = "default", clean: bool = False,
     # --single-transaction and --jobs exclude each other: parallel restores are not atomic.
     command += [f"--jobs={jobs}"] if jobs > 1 else ["--single-transaction"]
     subprocess.run([*command, str(path)], env=libpq_environment(alias), check=True)  # noqa: S603 - no shell
+    # The restored data version's numbers may come round again with other data behind them: cached answers
+    # (api/caching.py) of the database as it was must not match it as it is now.
+    # (A dump older than that migration has no such function; migrate then creates the row afresh.)
+    with connections[alias].cursor() as cursor:
+        cursor.execute("SELECT to_regprocedure('ops_dataversion_new_epoch()') IS NOT NULL")
+        if cursor.fetchone()[0]:
+            cursor.execute("SELECT ops_dataversion_new_epoch()")
