@@ -109,7 +109,9 @@ def unexpected_error(exc: Exception, context) -> Response | None:
         extra={"status_code": 500, "request": django_request},
     )
     set_rollback()
-    return Response({"detail": "Internal server error."}, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+    response = Response({"detail": "Internal server error."}, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+    response._has_been_logged = True  # logged above with the traceback: Django need not log it again without
+    return response
 
 
 class DescriptionOnly(SimpleMetadata):

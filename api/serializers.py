@@ -139,9 +139,28 @@ class DatePrecisionField(serializers.ChoiceField):
         return DatePrecision(value).label
 
 
+def require_declared(serializer: serializers.Serializer, attrs: dict) -> None:
+    """An item of a list that a write replaces whole is sent whole, on PATCH too.
+
+    A partial root lets DRF skip required members at every depth, so a PATCH item without one reached the
+    write (a 500); this names them as POST does.
+    """
+    missing = {
+        name: [field.error_messages["required"]]
+        for name, field in serializer.fields.items()
+        if field.required and not field.read_only and name not in attrs
+    }
+    if missing:
+        raise serializers.ValidationError(missing)
+
+
 class InvolvementInput(StrictFieldsMixin, serializers.Serializer):
     role = serializers.ChoiceField(choices=Involvement.Role.choices)
     slug = serializers.SlugRelatedField(slug_field="slug", queryset=Actor.objects.all(), help_text="The actor's slug.")
+
+    def validate(self, attrs):
+        require_declared(self, attrs)
+        return attrs
 
 
 class CasualtyInput(StrictFieldsMixin, serializers.ModelSerializer):
@@ -151,6 +170,7 @@ class CasualtyInput(StrictFieldsMixin, serializers.ModelSerializer):
         validators = []  # one (group, kind) per incident is checked on the list, where the duplicate is
 
     def validate(self, attrs):
+        require_declared(self, attrs)
         try:
             Casualty(**attrs).clean()  # low <= best <= high, at least one figure
         except DjangoValidationError as error:

@@ -527,3 +527,22 @@ class TestConstraintViolations:
         assert "test_refused" in created.json()["errors"]["body"][0]
         assert "test_refused" in changed.json()["errors"]["body"][0]
         assert list(IncidentLink.objects.values_list("note", flat=True)) == ["before"]
+
+
+def test_a_patch_sends_each_replaced_list_item_whole(as_editor):
+    """A PATCH leaves out what it does not change, but actors and casualties are replaced whole: an item
+    without a required member is a 400 naming it (it was a 500 from the write)."""
+    incident = IncidentFactory()
+
+    response = as_editor(
+        "patch",
+        f"{URL}{incident.pk}/",
+        {"properties": {"casualties": [{"kind": "killed", "best": 1}], "actors": [{"role": "target"}]}},
+    )
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {
+        "properties.casualties.0.group": ["This field is required."],
+        "properties.actors.0.slug": ["This field is required."],
+    }
+    assert not Casualty.objects.exists()
