@@ -13,6 +13,8 @@ the baseline:
               caused (should be none inside the loaded area), time until the page settled again;
   zoom        one zoom step: time until settled, map-data requests (clusters are per zoom level);
   select      clicking an incident in the list: time until its popup is open; worst input delay.
+  analytics   `/?view=analytics` in a new browser context: first paint of the Analytics view (its survival
+              curves, lag histogram and surges drawn), and the slowest of its API requests.
 
 Usage:
   .venv/bin/python bench/dashboard.py --database posture_bench [--baseline-database posture] [--runs 3]
@@ -65,7 +67,9 @@ TARGETS = {
     "open, server cache cold: first incidents painted (ms)": 2000,
     "open: first incidents painted (ms)": 2000,
     "50k range: first incidents painted (ms)": 2000,
+    "analytics: first paint (ms)": 2000,
 }
+ANALYTICS_PATHS = ("/analytics/deterrence/", "/analytics/response-lags/", "/analytics/surges/")
 
 
 # The servers' cache: a Redis database of its own, emptied to measure a cold start.
@@ -246,6 +250,27 @@ def select(session: Session) -> dict:
     return {"select until popup open (ms)": opened_ms, "worst input delay (ms)": max(delays, default=0.0)}
 
 
+def open_analytics(browser, url: str) -> dict:
+    session = Session(browser, url)
+    session.page.goto(url + "/?view=analytics")
+    mark = "performance.getEntriesByName('dashboard:analytics')"
+    session.page.wait_for_function(f"() => {mark}.length > 0", timeout=120_000)
+    painted = session.page.evaluate(f"() => {mark}[0].startTime")
+    timings = session.page.evaluate(
+        """(paths) => performance.getEntriesByType('resource')
+            .filter((e) => paths.some((p) => e.name.includes(p))).map((e) => e.duration)""",
+        list(ANALYTICS_PATHS),
+    )
+    session.settle()
+    figures = {
+        "analytics: first paint (ms)": painted,
+        "analytics: slowest of its API requests (ms)": max(timings, default=0.0),
+        "analytics: blocking time while loading (ms)": session.blocking_ms(),
+    }
+    session.close()
+    return figures
+
+
 def range_of(url: str, bbox: str, wanted: int) -> tuple[str, str, int]:
     """The latest date range holding about `wanted` incidents in the view, from the timeline."""
     timeline = api(url, "/api/v1/timeline/", {"bucket": "day", "bbox": bbox})
@@ -276,6 +301,7 @@ def scenario(browser, url: str, wanted: int) -> dict:
     figures["50k range: range"] = f"{start} to {end}"
     figures.update({f"50k range: {k}": v for k, v in pan(session).items()})
     session.close()
+    figures.update(open_analytics(browser, url))
     return figures
 
 

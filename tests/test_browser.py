@@ -376,3 +376,174 @@ def test_it_works_on_a_phone(browser, live_server, seeded):
     page.screenshot("dashboard-phone", full_page=True)
     assert page.errors == []
     context.close()
+
+
+@pytest.fixture
+def cycle_data(seeded):
+    """The seed, and a year of planted cycles between two sides (bench/planted.py) in the same region: half
+    the planted answers linked by an editor, the other half left for the suggestions to find."""
+    from bench import planted
+    from events import cycles
+    from events.models import IncidentLink
+    from posture.models import Source
+
+    generated = planted.generate(seed=7, days=360)
+    ids = planted.load(generated)
+    source = Source.objects.get(publisher="Planted")
+    answers = sorted(generated.parents)[::2]
+    links = IncidentLink.objects.bulk_create(
+        IncidentLink(incident_id=ids[c], prior_id=ids[generated.parents[c]], relation="response_to", asserted_by="me")
+        for c in answers
+    )
+    IncidentLink.sources.through.objects.bulk_create(
+        IncidentLink.sources.through(incidentlink_id=link.pk, source_id=source.pk) for link in links
+    )
+    cycles.refresh_suggestions()
+    return generated, ids
+
+
+def api_json(dashboard: Page, path: str) -> dict:
+    response = dashboard.page.request.get(f"{dashboard.base_url}/api/v1/{path}")
+    assert response.ok, response.text()
+    return response.json()
+
+
+def open_analytics(dashboard: Page, path: str = "/?view=analytics"):
+    dashboard.open(path)
+    dashboard.page.wait_for_function("() => document.querySelector('#analytics-body').ariaBusy === 'false'")
+
+
+def test_the_analytics_view_draws_the_cycle_with_figures_in_text(dashboard, cycle_data):
+    open_analytics(dashboard)
+    page = dashboard.page
+
+    assert page.get_by_role("tab", name="Analytics").get_attribute("aria-selected") == "true"
+    assert page.locator("#analytics").is_visible()
+    assert page.evaluate("document.querySelector('#map-pane').inert")
+    # Deterrence: a curve for the air strikes, and its median in words, as the API has it.
+    deterrence = api_json(dashboard, "analytics/deterrence/")
+    strikes = next(kind for kind in deterrence["summary"] if kind["kind"] == "air_strike")
+    assert strikes["status"] == "ok"
+    assert page.locator('.survival[data-kind="air_strike"] .survival-line').count() == 1
+    summary = page.locator('.analytics-summary li[data-kind="air_strike"]').inner_text()
+    assert f"(n = {strikes['n']})" in summary
+    median = strikes["median_days"]
+    assert f"median {median['value']:g} days (95% CI {median['low']:g}–" in summary
+    rows = page.locator("#analytics .plot-table").first.locator("tbody tr")
+    assert rows.count() == len(deterrence["summary"])
+    # Response lags: confirmed links as bars, suggestions outlined, chance as a band.
+    assert page.locator(".lag-bars .bar-confirmed").count() > 0
+    assert page.locator(".lag-bars .bar-suggested").count() > 0
+    assert page.locator(".chance-band").count() == 1
+    # Surges: listed, and marked on the timeline.
+    surges = api_json(dashboard, "analytics/surges/")["surges"]
+    assert surges, "the planted year has surge weeks"
+    assert page.locator(".surge-list li").count() == len(surges)
+    assert page.locator("#timeline .surge").count() == len({s["week"] for s in surges})
+    dashboard.screenshot("dashboard-analytics")
+
+
+def test_the_analytics_plots_are_read_out_from_the_keyboard(dashboard, cycle_data):
+    open_analytics(dashboard)
+    page = dashboard.page
+    live = page.locator("#analytics-body > [aria-live]")
+
+    survival = page.get_by_role("group", name="Deterrence", exact=False)
+    survival.focus()
+    assert live.inner_text().startswith("Air strike, day 0: 100% of windows still holding")
+    page.keyboard.press("End")
+    assert "Air strike, day " in live.inner_text()
+    assert "at risk" in live.inner_text()
+    lags = page.get_by_role("group", name="Response lags", exact=False)
+    lags.focus()
+    page.keyboard.press("ArrowRight")
+    assert live.inner_text().startswith("3 to 5 days:")
+    assert "confirmed" in live.inner_text()
+    assert "chance" in live.inner_text()
+
+
+def test_the_analytics_view_follows_the_filters_and_the_url(dashboard, cycle_data):
+    open_analytics(dashboard, "/?view=analytics&kind=air_strike")
+    page = dashboard.page
+
+    assert page.locator(".analytics-summary li[data-kind]").all_inner_texts()[0].startswith("Air strike")
+    assert page.locator(".analytics-summary li[data-kind]").count() == 1
+    # Tabs: arrow keys move between them, and the view is a history entry.
+    page.get_by_role("tab", name="Analytics").focus()
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_function("() => !new URLSearchParams(location.search).has('view')")
+    assert page.locator("#analytics").is_hidden()
+    assert not page.evaluate("document.querySelector('#map-pane').inert")
+    assert dashboard.query()["kind"] == ["air_strike"]
+    page.go_back()
+    page.wait_for_function("() => new URLSearchParams(location.search).get('view') === 'analytics'")
+    assert page.locator("#analytics").is_visible()
+
+
+def test_a_card_says_what_came_before_and_after(dashboard):
+    strike = incident("US strike on militia facilities at Abu Kamal")
+
+    dashboard.open(f"/?incident={strike.pk}")
+
+    line = dashboard.page.locator(".leaflet-popup .before-after[data-state=ready]")
+    line.wait_for()
+    # The data end on 7 March, so the window after is cut to 10 days; it holds the Ayn al-Asad rockets.
+    assert line.inner_text().startswith(
+        "10 days after: 1 attack by Iran and aligned groups on United States and partners; "
+        "1 in the 14 days before; rate ratio: insufficient data (n = 2)."
+    )
+    assert "cut to 10" in line.inner_text()
+
+
+def grant_review(user):
+    from django.contrib.auth.models import Permission
+
+    codenames = ["view_linksuggestion", "change_linksuggestion", "add_incidentlink", "add_suggestionrejection"]
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+
+
+def test_suggested_links_are_dashed_and_an_editor_accepts_and_rejects_them(browser, live_server, cycle_data, editor):
+    from django.test import Client
+
+    from events.models import IncidentLink, LinkSuggestion, SuggestionRejection
+
+    accepted, rejected = LinkSuggestion.objects.filter(rank=1, incident__location__isnull=False).order_by("-score")[:2]
+    for anonymous in (True, False):
+        context = browser.new_context(viewport={"width": 1440, "height": 900})
+        if not anonymous:
+            grant_review(editor)
+            client = Client()
+            client.force_login(editor)
+            session = client.cookies["sessionid"].value
+            context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
+        dashboard = Page(context.new_page(), live_server.url)
+        dashboard.open(f"/?incident={accepted.incident_id}")
+        page = dashboard.page
+
+        row = page.locator(f'#suggestions .suggestion[data-prior="{accepted.prior_id}"]')
+        row.wait_for()
+        assert row.locator(".suggested-tag").text_content() == "suggested"
+        assert page.locator(".leaflet-pane path.chain-suggested").count() >= 1
+        assert page.locator(".chain-lag.is-suggested").first.inner_text().startswith("suggested +")
+        assert page.locator("#timeline .arc.is-suggested").count() > 0
+        if anonymous:
+            assert row.locator("button[data-verdict]").count() == 0
+            context.close()
+            continue
+        row.get_by_role("button", name="Accept").click()
+        row.wait_for(state="detached")
+        dashboard.settle()
+        link = IncidentLink.objects.get(incident_id=accepted.incident_id, prior_id=accepted.prior_id)
+        assert link.asserted_by.endswith("(confirmed from a suggestion)")
+        assert page.locator(f'.chain.is-selected .node[data-incident="{accepted.prior_id}"]').count() == 1
+
+        dashboard.open(f"/?incident={rejected.incident_id}")
+        row = page.locator(f'#suggestions .suggestion[data-prior="{rejected.prior_id}"]')
+        row.get_by_role("button", name="Reject").click()
+        row.wait_for(state="detached")
+        dashboard.settle()
+        rejection = SuggestionRejection.objects.get(incident_id=rejected.incident_id, prior_id=rejected.prior_id)
+        assert rejection.rejected_by == editor
+        assert not IncidentLink.objects.filter(incident_id=rejected.incident_id, prior_id=rejected.prior_id).exists()
+        assert dashboard.errors == []
+        context.close()

@@ -102,5 +102,11 @@ export function createApi(base) {
     chain: (id, options) => get(`incidents/${encodeURIComponent(id)}/chain/`, null, options),
     clusters: (params, extra, options) => get("incidents/clusters/", withExtra(params, extra), options),
     timeline: (params, extra, options) => get("timeline/", withExtra(params, extra), options),
+    deterrence: (params, options) => get("analytics/deterrence/", params, options),
+    responseLags: (params, options) => get("analytics/response-lags/", params, options),
+    surges: (params, options) => get("analytics/surges/", params, options),
+    beforeAfter: (id, days, options) => get("analytics/before-after/", new URLSearchParams({ incident: String(id), days: String(days) }), options),
+    /** One page of suggested links, best first: {count, results}. */
+    suggestions: (params, extra, options) => get("links/suggestions/", withExtra(params, extra), options),
   };
 }

@@ -221,5 +221,14 @@ export function createChains({ container, api, status, palette, store, onSelect,
     }
   }
 
-  return { loadRange, setSelected };
+  /** The links changed (a suggestion accepted): forget the chains known and load them again. */
+  function reload(state) {
+    cache.clear();
+    loadRange(state);
+    const id = selectedId;
+    selectedId = "";
+    setSelected(id);
+  }
+
+  return { loadRange, setSelected, reload };
 }

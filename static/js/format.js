@@ -65,3 +65,9 @@ export function lagLabel(days) {
   if (days === 0) return "same day";
   return plural(days, "day");
 }
+
+/** "0.5–24" for an interval [low, high]; an open end (null) reads "?" below and "∞" above. */
+export function intervalText([low, high], format = String) {
+  if (low === null && high === null) return "";
+  return `${low === null ? "?" : format(low)}–${high === null ? "∞" : format(high)}`;
+}

@@ -1,6 +1,8 @@
-// Wires the dashboard together: one Store (the URL), and the map, timeline, list, chains and troop
-// chart reacting to it. Every component reads the public API through api.js.
+// Wires the dashboard together: one Store (the URL), and the map, timeline, list, chains, suggested
+// links, troop chart and the Analytics view reacting to it. Every component reads the public API
+// through api.js.
 
+import { createAnalytics } from "./analytics.js";
 import { createApi } from "./api.js";
 import { prepareBorders } from "./borders.js";
 import { createChains } from "./chains.js";
@@ -12,8 +14,10 @@ import { createMap } from "./map.js";
 import { createPalette } from "./palette.js";
 import { FILTER_KEYS, parseQuery, Store } from "./state.js";
 import { createStatus } from "./status.js";
+import { createSuggestions } from "./suggestions.js";
 import { createTimelinePane } from "./timeline.js";
 import { createTroopChart, learnShortNames, troopLabels } from "./troops.js";
+import { createViews } from "./views.js";
 
 performance.mark("dashboard:start");
 
@@ -23,6 +27,14 @@ const api = createApi(config.apiBase);
 const status = createStatus({ progress: $("#progress"), banner: $("#error-banner") });
 const store = new Store(parseQuery(window.location.search));
 const narrow = window.matchMedia("(max-width: 900px)");
+// Editors' pages carry their CSRF token and the review queue's address: they may review suggested links.
+const editorMeta = document.querySelector("meta[name=dashboard-editor]");
+const editor = {
+  csrfToken: editorMeta?.content ?? "",
+  queueUrl: editorMeta?.dataset.queue ?? "",
+  canAccept: editorMeta?.dataset.accept === "true",
+  canReject: editorMeta?.dataset.reject === "true",
+};
 // The basemap starts loading (in a worker) before anything else; full detail around the default view.
 const [lat0, lon0] = config.center;
 const borders = prepareBorders(config.bordersUrl, [lon0 - 30, lat0 - 20, lon0 + 30, lat0 + 20]);
@@ -60,6 +72,13 @@ async function boot() {
   const palette = createPalette(kinds);
 
   const select = (id) => store.set({ incident: String(id) }, { history: "push" });
+  // The incidents the page has seen (on the map, in the list), by id: suggestions come as ids.
+  const known = new Map();
+  const remember = (features) => {
+    for (const f of features) known.set(String(f.properties?.id ?? f.id), { ...f.properties, coordinates: f.geometry?.coordinates ?? null });
+    suggestions?.redraw();
+  };
+  let suggestions = null;
 
   const mapView = createMap({
     container: $("#map"),
@@ -71,6 +90,8 @@ async function boot() {
     onSelect: select,
     onDeselect: () => store.set({ incident: "" }, { history: "replace", source: "map" }),
     onView: (bbox) => store.set({ bbox }, { history: "replace", source: "map" }),
+    onPoints: remember,
+    onDetails: (feature) => suggestions.setSelected(feature),
   });
 
   const legend = createMapLegend({
@@ -106,7 +127,10 @@ async function boot() {
     palette,
     onSelect: select,
     onCount: setCount,
-    onFeatures: (features) => mapView.rememberLocations(features),
+    onFeatures: (features) => {
+      mapView.rememberLocations(features);
+      remember(features);
+    },
   });
 
   const chains = createChains({
@@ -118,6 +142,40 @@ async function boot() {
     onSelect: select,
     onLinks: (links) => timeline.setLinks(links),
     onSelectedChain: (chain) => mapView.showChain(chain),
+  });
+
+  suggestions = createSuggestions({
+    container: $("#suggestions"),
+    api,
+    status,
+    palette,
+    editor,
+    known,
+    store: () => store.get(),
+    onSelect: select,
+    onRange: (list) => timeline.setSuggestions(list),
+    onSelected: (list) => mapView.showSuggestions(list),
+    onReviewed: () => {
+      chains.reload(store.get());
+      suggestions.loadRange(store.get());
+    },
+  });
+
+  const analytics = createAnalytics({
+    container: $("#analytics-body"),
+    api,
+    status,
+    palette,
+    store: () => store.get(),
+    onSurges: (list) => timeline.setSurges(list),
+    onRange: (start, end) => store.set({ start, end }, { history: "push" }),
+  });
+
+  const views = createViews({
+    tabs: $(".view-tabs"),
+    mapPane: $("#map-pane"),
+    analyticsPane: $("#analytics"),
+    onChoose: (view) => store.set({ view }, { history: "push" }),
   });
 
   const troopChart = createTroopChart({ container: $("#troop-chart"), legend: $("#troop-legend") });
@@ -209,6 +267,7 @@ async function boot() {
           document.body.dataset.settling = "false";
           reloadList();
           reloadTimeline();
+          analytics.setState(store.get());
         }, 250);
       } else if (source === "initial") {
         // The map's data first, alone: on two cores, concurrent aggregations slow each other down.
@@ -216,29 +275,41 @@ async function boot() {
           reloadList();
           reloadTimeline();
         });
+        // Opened on the Analytics view, its figures are what the page shows first: no waiting.
+        analytics.setState(state);
       } else {
         document.body.dataset.settling = "false";
         reloadList();
         if (affects(changed, ["kind", "actor", "country", "bbox"])) reloadTimeline();
+        analytics.setState(state);
       }
     }
+    if (changed.has("view")) analytics.setVisible(views.show(state.view), state);
     if (affects(changed, ["start", "end"])) {
       timeline.setRange(state.start, state.end);
       updateTroops(state);
     }
     if (affects(changed, ["start", "end", "kind", "actor", "country"])) {
       // On the first load the chains wait for the map's first data: the map paints first.
-      if (source === "initial") mapView.firstData.then(() => chains.loadRange(store.get()));
-      else chains.loadRange(state);
+      if (source === "initial") {
+        mapView.firstData.then(() => {
+          chains.loadRange(store.get());
+          suggestions.loadRange(store.get());
+        });
+      } else {
+        chains.loadRange(state);
+        suggestions.loadRange(state);
+      }
     }
     if (changed.has("incident")) {
       mapView.select(state.incident, { fly: source === "user" });
       list.setSelected(state.incident);
       chains.setSelected(state.incident);
+      if (!state.incident) suggestions.setSelected(null);
     }
   }
 
-  const everything = new Set([...FILTER_KEYS, "incident"]);
+  const everything = new Set([...FILTER_KEYS, "incident", "view"]);
   if (!store.get().bbox) {
     // No view in the URL: the default view is the filter, and the URL says so. The map is already
     // there, so it has nothing to follow.

@@ -21,7 +21,7 @@ function compact(n) {
 }
 
 /** `locations` (incident id -> [lon, lat]) is shared with the selection and the troop labels. */
-export function createIncidentLayer({ map, container, config, api, palette, status, locations, onSelect }) {
+export function createIncidentLayer({ map, container, config, api, palette, status, locations, onSelect, onPoints }) {
   const incidentRenderer = L.canvas({ padding: 0.4, tolerance: 3 });
   const categoryLayers = new Map(palette.categories.map((c) => [c.code, L.layerGroup().addTo(map)]));
   const clusterLayer = L.layerGroup().addTo(map);
@@ -82,6 +82,7 @@ export function createIncidentLayer({ map, container, config, api, palette, stat
     }
     container.dataset.mode = "points";
     container.dataset.drawn = String(drawn);
+    onPoints?.(features);
   }
 
   function clusterIcon(total, categories) {

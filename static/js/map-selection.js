@@ -4,7 +4,8 @@
 import L from "leaflet";
 import { clear, el } from "./dom.js";
 import { radiusFor } from "./palette.js";
-import { buildIncidentCard } from "./popup.js";
+import { toBeforeAfter } from "./analytics-data.js";
+import { BEFORE_AFTER_DAYS, buildIncidentCard, fillBeforeAfter } from "./popup.js";
 
 const SELECT_ZOOM = 7;
 const REDUCED_MOTION = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
@@ -13,7 +14,7 @@ const REDUCED_MOTION = window.matchMedia("(prefers-reduced-motion: reduce)").mat
  * `locations` (incident id -> [lon, lat]) lets it fly before the details arrive; `ignoreNextMove` is
  * called before a move that must not write the view back to the URL.
  */
-export function createSelection({ map, container, config, api, palette, status, locations, onSelect, onDeselect, ignoreNextMove }) {
+export function createSelection({ map, container, config, api, palette, status, locations, onSelect, onDeselect, onDetails, ignoreNextMove }) {
   const selectionLayer = L.layerGroup().addTo(map);
   let selectController = null;
   let currentPopup = null;
@@ -76,7 +77,13 @@ export function createSelection({ map, container, config, api, palette, status, 
     const feature = await status.track("incident", () => api.incident(id, { signal: controller.signal }), () => select(id));
     if (flight) await flight;
     if (controller !== selectController || !feature) return;
+    onDetails?.(feature);
     const card = buildIncidentCard(feature, { palette, onSelect, countryName: (code) => config.countries[code]?.[1] ?? code });
+    // The before/after figures load while the card opens; a failure only says so on the card.
+    api
+      .beforeAfter(id, BEFORE_AFTER_DAYS, { signal: controller.signal })
+      .then((response) => fillBeforeAfter(card, toBeforeAfter(response)))
+      .catch((error) => error?.name !== "AbortError" && fillBeforeAfter(card, null));
     const previous = currentPopup;
     currentPopup = null;
     if (previous) map.closePopup(previous);

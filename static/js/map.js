@@ -11,16 +11,17 @@ import { createSelection } from "./map-selection.js";
 import { createTroopLayer } from "./map-troops.js";
 import { parseBbox } from "./state.js";
 
-export function createMap({ container, config, api, palette, status, borders, onSelect, onDeselect, onView }) {
+/** `onPoints(features)`: the incidents drawn one by one; `onDetails(feature)`: the selected incident's details. */
+export function createMap({ container, config, api, palette, status, borders, onSelect, onDeselect, onView, onPoints, onDetails }) {
   const basemap = createBasemap({ container, config, status, borders });
   const { map } = basemap;
   const locations = new Map(); // incident id -> [lon, lat], as seen in lists and on the map
   const obstacles = []; // [lon, lat] of the bases
 
-  const incidents = createIncidentLayer({ map, container, config, api, palette, status, locations, onSelect });
+  const incidents = createIncidentLayer({ map, container, config, api, palette, status, locations, onSelect, onPoints });
   const bases = createBaseLayer({ map, container, obstacles });
   const troops = createTroopLayer({ map, config, basemap, locations, obstacles });
-  const chains = createChainLayer({ map, palette });
+  const chains = createChainLayer({ map, palette, locate: (id) => locations.get(id) });
 
   // ----- view <-> state -------------------------------------------------------------------------
   let silentMoves = 0; // moves we make to follow the URL must not write the URL back
@@ -36,6 +37,7 @@ export function createMap({ container, config, api, palette, status, borders, on
     locations,
     onSelect,
     onDeselect,
+    onDetails,
     ignoreNextMove: () => (silentMoves += 1),
   });
 
@@ -90,6 +92,7 @@ export function createMap({ container, config, api, palette, status, borders, on
     setHostCountries: basemap.setHostCountries,
     setTroopLabels: troops.setTroopLabels,
     showChain: chains.showChain,
+    showSuggestions: chains.showSuggestions,
     setCategoryVisible: incidents.setCategoryVisible,
     setLayerVisible,
     /** The bbox of the map view right now, as the API spells it. */

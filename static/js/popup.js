@@ -1,10 +1,46 @@
 // The incident card shown in a map popup (or, for incidents without a location, over the map): built
-// from /api/v1/incidents/{id}/ with DOM APIs only.
+// from /api/v1/incidents/{id}/ with DOM APIs only. Its before/after line comes from a second request
+// (analytics/before-after/) and is filled in when it arrives.
 
 import { el, safeHref } from "./dom.js";
-import { lagLabel, longDay, number } from "./format.js";
+import { intervalText, lagLabel, longDay, number } from "./format.js";
 
 const PRECISION_NOTE = { week: "date known to the week", month: "date known to the month" };
+
+export const BEFORE_AFTER_DAYS = 14;
+
+function ratioText(value) {
+  return value >= 10 ? String(Math.round(value)) : String(Math.round(value * 10) / 10);
+}
+
+/**
+ * "14 days after: 5 attacks by Iran and aligned groups on United States and partners, 2 before; rate
+ * ratio 2.5 (95% CI 0.5–24)". The windows may be cut at the data's ends: the API's warnings say so.
+ */
+export function beforeAfterText(ba) {
+  const plural = (n) => `${number(n)} attack${n === 1 ? "" : "s"}`;
+  const who = [ba.by ? ` by ${ba.by}` : "", ba.on ? ` on ${ba.on}` : ""].join("");
+  const counts = `${ba.daysAfter ?? ba.days} days after: ${plural(ba.after)}${who}; ${number(ba.before)} in the ${ba.daysBefore ?? ba.days} days before`;
+  const ratio = ba.insufficient
+    ? `rate ratio: ${ba.insufficient}`
+    : ba.ratio === null
+      ? "no rate ratio"
+      : `rate ratio ${ratioText(ba.ratio)}${intervalText(ba.ci, ratioText) ? ` (95% CI ${intervalText(ba.ci, ratioText)})` : ""}`;
+  return `${counts}; ${ratio}.`;
+}
+
+/** Fills a card's before/after line (null: it could not be loaded). */
+export function fillBeforeAfter(card, ba) {
+  const slot = card.querySelector("[data-role=before-after]");
+  if (!slot) return;
+  if (!ba) {
+    slot.textContent = "Before and after: not available.";
+    return;
+  }
+  slot.textContent = beforeAfterText(ba);
+  for (const warning of ba.warnings) slot.append(el("span", { class: "before-after-warning", text: ` ${warning}` }));
+  slot.dataset.state = "ready";
+}
 
 function swatch(color) {
   return el("span", { class: "swatch", style: { background: color }, "aria-hidden": "true" });
@@ -109,6 +145,7 @@ export function buildIncidentCard(feature, { palette, onSelect, countryName = (c
     el("h3", { class: "card-title", text: p.title }),
     p.summary ? el("p", { class: "card-summary", text: p.summary }) : null,
     details,
+    el("p", { class: "before-after", "data-role": "before-after", "aria-live": "polite", text: "Before and after: loading…" }),
     related.length ? [el("h4", { text: "Related incidents" }), el("ul", { class: "related" }, related)] : null,
     el("h4", { text: `Sources (${sources.length})` }),
     sources.length ? el("ol", { class: "sources" }, sources.map(sourceItem)) : el("p", { class: "muted", text: "No sources." }),

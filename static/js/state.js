@@ -1,14 +1,15 @@
 // The page's state lives in the URL, under the API's own parameter names, so a view can be shared,
-// reloaded and navigated with back/forward. `incident` (the selected incident) is the page's own.
+// reloaded and navigated with back/forward. `incident` (the selected incident) and `view` ("analytics"
+// for the Analytics view, empty for the map) are the page's own.
 //
 // Range and filter changes push a history entry; map moves replace the current one (back should not
 // step through every pan).
 
 export const FILTER_KEYS = ["start", "end", "kind", "actor", "country", "bbox"];
-const KEYS = [...FILTER_KEYS, "incident"];
+const KEYS = [...FILTER_KEYS, "incident", "view"];
 
 export function emptyState() {
-  return { start: "", end: "", kind: [], actor: "", country: "", bbox: "", incident: "" };
+  return { start: "", end: "", kind: [], actor: "", country: "", bbox: "", incident: "", view: "" };
 }
 
 export function parseQuery(search) {

@@ -39,6 +39,8 @@ export function createTimeline({ container, caption, clearButton, palette, onRan
   let range = null; // [startMs, endMs] inclusive days, or null for everything
   let draft = null; // range while dragging / typing
   let links = []; // [{priorDay, incidentDay, label, category, priorId, incidentId}]
+  let suggested = []; // the same, for suggested links: drawn dashed
+  let surges = []; // [{startMs, endMs, scope, count, mean}]: shaded behind the bars
   let message = "";
   let width = 0;
   let height = 0;
@@ -136,6 +138,29 @@ export function createTimeline({ container, caption, clearButton, palette, onRan
     axis.append(svg("line", { x1: MARGIN.left, x2: width - MARGIN.right, y1: bottom, y2: bottom, class: "baseline" }));
     root.append(axis);
 
+    // Surge weeks behind the bars, and a mark under the axis for each (several scopes may share a week).
+    const surgeMarks = svg("g", { class: "surges" });
+    const weeks = new Map();
+    for (const surge of surges) {
+      if (surge.endMs < lo || surge.startMs > hi) continue;
+      if (!weeks.has(surge.startMs)) weeks.set(surge.startMs, { ...surge, scopes: [] });
+      weeks.get(surge.startMs).scopes.push(`${surge.scope} ${surge.count}`);
+    }
+    for (const week of weeks.values()) {
+      const x0 = x(week.startMs);
+      const w = Math.max(x(week.endMs) - x0, 2);
+      surgeMarks.append(
+        svg(
+          "g",
+          { class: "surge", "data-week": isoDay(week.startMs) },
+          svg("rect", { class: "surge-band", x: x0, width: w, y: top, height: bottom - top }),
+          svg("rect", { class: "surge-mark", x: x0, width: w, y: bottom + 1, height: 3 }),
+          svg("title", { text: `Surge, week of ${longDay(week.startMs)}: ${week.scopes.join(", ")}` }),
+        ),
+      );
+    }
+    root.append(surgeMarks);
+
     // Bars, stacked by kind in the palette's order (categories stay together).
     const bars = svg("g", { class: "bars" });
     for (const b of data?.buckets ?? []) {
@@ -161,7 +186,7 @@ export function createTimeline({ container, caption, clearButton, palette, onRan
 
     // Chain arcs above the bars.
     const arcs = svg("g", { class: "chain-arcs" });
-    for (const link of links) {
+    for (const link of [...suggested, ...links]) {
       if (link.priorDay < lo || link.incidentDay > hi) continue;
       const x1 = x(link.priorDay + DAY / 2);
       const x2 = x(link.incidentDay + DAY / 2);
@@ -172,9 +197,9 @@ export function createTimeline({ container, caption, clearButton, palette, onRan
       const path = svg("path", {
         d: `M${x1},${base} Q${(x1 + x2) / 2},${base - lift * 2} ${x2},${base}`,
         stroke: color,
-        class: "arc",
+        class: link.suggested ? "arc is-suggested" : "arc",
       });
-      const group = svg("g", { class: "arc-group" }, path, svg("circle", { cx: x2, cy: base, r: 2.4, fill: color }), svg("title", { text: link.label }));
+      const group = svg("g", { class: link.suggested ? "arc-group suggested" : "arc-group" }, path, svg("circle", { cx: x2, cy: base, r: 2.4, fill: color }), svg("title", { text: link.label }));
       group.addEventListener("click", () => onPickIncident?.(link.incidentId));
       arcs.append(group);
     }
@@ -396,6 +421,15 @@ export function createTimeline({ container, caption, clearButton, palette, onRan
     },
     setLinks(list) {
       links = list;
+      render();
+    },
+    /** Suggested links, drawn dashed and titled "suggested". */
+    setSuggestions(list) {
+      suggested = list;
+      render();
+    },
+    setSurges(list) {
+      surges = list;
       render();
     },
     /** The extent of the current data, for choosing the next bucket size. */

@@ -1,0 +1,146 @@
+// From the analytics API's JSON to what the plots draw: one small function per endpoint, so that a
+// change in a response's shape is answered here and nowhere else. Days are numbers of days, dates
+// epoch milliseconds (format.js's parseDay), intervals [low, high] with null for an open end. A figure
+// the API calls too thin comes through as `insufficient` (the API's words) instead of a number.
+
+import { parseDay } from "./format.js";
+
+const INSUFFICIENT = "insufficient data";
+const NOT_REACHED = "not reached";
+
+const num = (value) => (value === null || value === undefined ? null : Number(value));
+
+/** A figure {n, status, value, low, high}: its value, interval and, when too thin, why not. */
+function figure(f) {
+  if (!f) return { value: null, ci: [null, null], n: null, insufficient: "", notReached: false };
+  const thin = f.status === INSUFFICIENT;
+  return {
+    value: thin ? null : num(f.value),
+    ci: thin ? [null, null] : [num(f.low), num(f.high)],
+    n: num(f.n),
+    insufficient: thin ? `${INSUFFICIENT} (n = ${f.n})` : "",
+    notReached: f.status === NOT_REACHED,
+  };
+}
+
+/** Histogram bins: the API's `to` is inclusive, so a bin covers the days [from, to + 1). */
+const bins = (list, extra = () => ({})) => (list ?? []).map((b) => ({ lo: num(b.from), hi: num(b.to) + 1, count: num(b.count) ?? 0, ...extra(b) }));
+
+/** GET analytics/deterrence/: per kind of deterrent action, the Kaplan–Meier curve and its figures. */
+export function toSurvival(response) {
+  const censored = new Map();
+  for (const w of response.windows ?? []) {
+    if (!w.censored) continue;
+    if (!censored.has(w.kind)) censored.set(w.kind, []);
+    censored.get(w.kind).push(num(w.days));
+  }
+  return {
+    censoredAt: parseDay(response.censored_at),
+    groups: (response.summary ?? []).map((group) => {
+      const median = figure(group.median_days);
+      return {
+        key: group.kind,
+        label: group.kind_label ?? group.kind,
+        n: num(group.n) ?? 0,
+        attacks: num(group.attacks),
+        open: num(group.censored),
+        insufficient: group.status === INSUFFICIENT ? INSUFFICIENT : "",
+        median: median.value,
+        medianNotReached: median.notReached,
+        medianCi: median.ci,
+        held: Object.entries(group.held ?? {})
+          .map(([days, f]) => ({ days: Number(days), share: figure(f).value, ci: figure(f).ci }))
+          .sort((a, b) => a.days - b.days),
+        steps: (group.curve ?? []).map((p) => ({ t: num(p.days), s: num(p.survival), low: num(p.low), high: num(p.high), atRisk: num(p.at_risk) })),
+        censored: censored.get(group.kind) ?? [],
+      };
+    }),
+  };
+}
+
+function lagSeries(series) {
+  if (!series) return null;
+  const median = figure(series.median);
+  const iqr = figure(series.iqr);
+  return {
+    n: num(series.count) ?? 0,
+    insufficient: median.insufficient,
+    median: median.value,
+    medianCi: median.ci,
+    iqr: iqr.ci,
+    bins: bins(series.bins),
+  };
+}
+
+/** GET analytics/response-lags/: per pair of sides, the lags of confirmed links, of suggestions, and of chance. */
+export function toLags(response) {
+  return {
+    window: num(response.window),
+    truncated: Boolean(response.truncated),
+    pairs: (response.pairs ?? []).map((pair) => {
+      const baseline = pair.baseline ?? {};
+      const shuffled = baseline.shuffled ?? {};
+      return {
+        key: `${pair.first?.key}>${pair.answering?.key}`,
+        label: `${pair.first?.label} → answered by ${pair.answering?.label}`,
+        confirmed: lagSeries(pair.links),
+        suggested: lagSeries(pair.suggestions),
+        baseline: {
+          insufficient: baseline.status === INSUFFICIENT ? INSUFFICIENT : "",
+          verdict: baseline.verdict ?? "",
+          p: num(baseline.p_value),
+          permutations: num(shuffled.permutations),
+          median: figure(shuffled.median).value,
+          bins: bins(shuffled.bins, (b) => ({ low: num(b.low), high: num(b.high), mean: num(b.count) })),
+        },
+      };
+    }),
+  };
+}
+
+/** GET analytics/before-after/?incident=ID&days=N: attacks by its targeted sides on its attacking sides. */
+export function toBeforeAfter(response) {
+  const names = (sides) => (sides ?? []).map((s) => s.label).join(" and ");
+  const ratio = figure(response.rate_ratio);
+  return {
+    days: num(response.days),
+    by: names(response.targeted_sides),
+    on: names(response.attacking_sides),
+    before: num(response.before?.attacks),
+    after: num(response.after?.attacks),
+    daysBefore: num(response.before?.days),
+    daysAfter: num(response.after?.days),
+    ratio: ratio.value,
+    ci: ratio.ci,
+    insufficient: ratio.insufficient,
+    warnings: response.warnings ?? [],
+  };
+}
+
+/** GET analytics/surges/: the weeks with at least twice the mean of the four before. */
+export function toSurges(response) {
+  return (response.surges ?? []).map((surge) => {
+    const startMs = parseDay(surge.week);
+    const end = parseDay(surge.week_end);
+    return {
+      startMs,
+      endMs: (end ?? startMs + 6 * 86400000) + 86400000,
+      scope: surge.scope === "base" ? `at ${surge.label}` : `by ${surge.label}`,
+      count: num(surge.count),
+      mean: num(surge.previous_mean),
+    };
+  });
+}
+
+/** GET links/suggestions/: each item pairs a later incident with the earlier one it may answer (ids). */
+export function toSuggestions(response) {
+  return (response.results ?? []).map((item) => ({
+    incidentId: String(item.incident),
+    priorId: String(item.prior),
+    relation: item.relation,
+    lag: num(item.lag_days),
+    km: num(item.distance_km),
+    score: num(item.score),
+    rank: num(item.rank),
+  }));
+}
