@@ -46,7 +46,7 @@ from api.http import (
     unexpected_error,
 )
 from api.sql import FeatureSpec, Fragment, Page, feature_collection, feature_page, page_links
-from events.models import Incident, IncidentCell, sees_drafts
+from events.models import Incident
 from ops.routers import read_connection
 from posture.models import Base
 
@@ -159,7 +159,7 @@ def _extent(collection: Collection, user) -> dict | None:
     if collection.id == "incidents":
         rows = Incident.objects.visible_to(user)
         dates = rows.aggregate(start=Min("occurred_on"), end=Max("occurred_on"))
-        sql = _incident_bbox(rows, drafts=sees_drafts(user))
+        sql = _incident_bbox(rows)
     else:
         # A few hundred rows, all public: their exact extent costs nothing.
         located = Fragment.of(Base.objects.filter(location__isnull=False).order_by().values("location"))
@@ -183,44 +183,29 @@ def _extent(collection: Collection, user) -> dict | None:
     return extent or None
 
 
-def _incident_bbox(rows: QuerySet, *, drafts: bool) -> Fragment:
-    """The exact (west, south, east, north) of the located `rows`, without reading most of them.
+def _incident_bbox(rows: QuerySet) -> Fragment:
+    """The exact (west, south, east, north) of the located `rows`, from four walks down the spatial index.
 
-    The counted cells (IncidentCell, kept exact by triggers) say which column and row of the finest grid hold
-    the outermost incidents of the statuses `rows` shows; only the rows in those four strips are read, through
-    the spatial index, for their exact extremes. Every incident lies in its cell, so the outermost one lies in
-    the outermost strip.
+    Each edge is the nearest row to a line along that edge of the world (`<->`, a KNN index scan): from the
+    meridian at -180 a point lies at 180 + its longitude, so the nearest one is the westernmost, and so on. Four
+    rows are read, and the ones `rows` leaves out (drafts) are stepped over on the way, so the box is exact and
+    current whatever the table holds, where the table's statistics (ST_EstimatedExtent) would count drafts.
     """
-    zoom, cell = IncidentCell.MAX_ZOOM, IncidentCell.degrees(IncidentCell.MAX_ZOOM)
-    statuses = list(Incident.Status.values) if drafts else [Incident.Status.PUBLISHED.value]
     located = Fragment.of(rows.filter(location__isnull=False).order_by().values("location"))
-
-    def extreme(function: str, axis: str, edge: str) -> Fragment:
-        strip = (
-            f"ST_MakeEnvelope(c.{edge} * %s, -90, (c.{edge} + 1) * %s, 90, 4326)"
-            if axis == "X"
-            else f"ST_MakeEnvelope(-180, c.{edge} * %s, 180, (c.{edge} + 1) * %s, 4326)"
-        )
-        return Fragment(f"(SELECT {function}(ST_{axis}(v.location)) FROM v WHERE v.location && {strip})", (cell, cell))
-
-    return (
-        Fragment(
-            "WITH c AS (SELECT min(x) AS x0, min(y) AS y0, max(x) AS x1, max(y) AS y1 FROM events_incidentcell "
-            "WHERE zoom = %s AND status = ANY(%s) AND count > 0), v AS NOT MATERIALIZED (",
-            (zoom, statuses),
-        )
-        + located
-        + ") SELECT "
-        + Fragment.join(
-            ", ",
-            [
-                extreme("min", "X", "x0"),
-                extreme("min", "Y", "y0"),
-                extreme("max", "X", "x1"),
-                extreme("max", "Y", "y1"),
-            ],
-        )
-        + " FROM c"
+    edges = [
+        ("X", "-180 -90, -180 90"),
+        ("Y", "-180 -90, 180 -90"),
+        ("X", "180 -90, 180 90"),
+        ("Y", "-180 90, 180 90"),
+    ]
+    return "SELECT " + Fragment.join(
+        ", ",
+        [
+            f"(SELECT ST_{axis}(v.location) FROM ("
+            + located
+            + f") AS v ORDER BY v.location <-> 'SRID=4326;LINESTRING({line})'::geometry LIMIT 1)"
+            for axis, line in edges
+        ],
     )
 
 

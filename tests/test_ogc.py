@@ -116,7 +116,6 @@ class TestIncidentExtent:
         draft.save()
         assert incident_bbox(client) == [36.0, 20.5, 50.125, 33.7856]
 
-        # Its cell stays behind at zero, and must not count.
         west.delete()
         draft.location = Point(40.0, 31.0)
         draft.save()
