@@ -8,7 +8,7 @@ from rest_framework.permissions import DjangoModelPermissionsOrAnonReadOnly
 from rest_framework.response import Response
 
 from api import schema
-from api.filters import INCIDENT_FILTER_NAMES, read_incident_filters
+from api.filters import INCIDENT_FILTER_NAMES, IncidentFilters, read_incident_filters
 from api.http import ApiMixin, json_body
 from api.lists import ListPagination
 from api.serializers import LinkInput, LinkSerializer
@@ -42,7 +42,7 @@ class LinkViewSet(ApiMixin, viewsets.GenericViewSet):
         if early := self.not_modified(request):
             return early
         links = self.get_queryset()
-        if filters.active:
+        if filters != IncidentFilters():
             matching = filters.queryset(request.user).values("id")
             links = links.filter(Q(incident_id__in=matching) | Q(prior_id__in=matching))
         page = self.paginate_queryset(links)
