@@ -13,6 +13,7 @@ from api.imports import ImportJobViewSet
 from api.incidents import IncidentViewSet
 from api.links import LinkViewSet
 from api.lists import ActorViewSet, KindView, SourceViewSet
+from api.suggestions import SuggestionListView
 from api.timeline import TimelineView
 
 router = SimpleRouter()
@@ -27,6 +28,7 @@ v1 = [
     path("bases/", BaseCollectionView.as_view(), name="bases"),
     path("timeline/", TimelineView.as_view(), name="timeline"),
     path("kinds/", KindView.as_view(), name="kinds"),
+    path("links/suggestions/", SuggestionListView.as_view(), name="link-suggestions"),
     path("", include(router.urls)),
 ]
 

@@ -72,6 +72,7 @@ def record_incident(*, fields: dict, relations: IncidentRelations, user=None) ->
     incident.refresh_derived()
     if incident.status == Incident.Status.PUBLISHED:
         announce_publication([incident.pk])
+    tasks.queue_after_commit(tasks.refresh_suggestions, [incident.pk])
     return incident
 
 
@@ -85,6 +86,7 @@ def update_incident(incident: Incident, *, fields: dict, relations: IncidentRela
     incident.refresh_derived()
     if incident.status == Incident.Status.PUBLISHED and not was_published:
         announce_publication([incident.pk])
+    tasks.queue_after_commit(tasks.refresh_suggestions, [incident.pk])
     return incident
 
 
@@ -110,29 +112,35 @@ def link_incidents(
         defaults={"asserted_by": asserted_by, "confidence": confidence, "note": note},
     )
     link.sources.set(sources)
+    tasks.queue_after_commit(tasks.refresh_suggestions, [incident.pk])  # a linked pair is no longer suggested
     return link
 
 
 @transaction.atomic
 def update_link(link: IncidentLink, *, fields: dict, sources: Iterable[Source] | None = None) -> IncidentLink:
     """Change a link's ends, relation, confidence or note; None leaves the sources as they are."""
+    was_for = link.incident_id
     for name, value in fields.items():
         setattr(link, name, value)
     link.save()
     if sources is not None:
         link.sources.set(sources)
+    tasks.queue_after_commit(tasks.refresh_suggestions, sorted({was_for, link.incident_id}))
     return link
 
 
 @transaction.atomic
 def unlink_incidents(link: IncidentLink) -> None:
     link.delete()
+    tasks.queue_after_commit(tasks.refresh_suggestions, [link.incident_id])  # the pair may be suggested again
 
 
 @transaction.atomic
 def delete_incident(incident: Incident) -> None:
     """Delete an incident with its actors, casualties and links (they cascade; history keeps a record)."""
+    answers = list(incident.suggested_answers.values_list("incident_id", flat=True))
     incident.delete()
+    tasks.queue_after_commit(tasks.refresh_suggestions, answers)  # they lose a candidate
 
 
 # --- Imports and what publishing sets off -------------------------------------------------------------

@@ -1,10 +1,13 @@
 from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html
 from leaflet.admin import LeafletGeoAdminMixin
 from simple_history.admin import SimpleHistoryAdmin
 
 from .actions import announce_publication
 from .job_admin import QUEUE_DOWN
-from .models import Casualty, Incident, IncidentLink, Involvement
+from .models import Casualty, Incident, IncidentLink, Involvement, LinkSuggestion, SuggestionRejection
+from .review import accept_suggestions, queue_refresh, reject_suggestions
 
 
 class InvolvementInline(admin.TabularInline):
@@ -67,6 +70,15 @@ class IncidentAdmin(LeafletGeoAdminMixin, SimpleHistoryAdmin):
         super().save_related(request, form, formsets, change)
         incident = form.instance
         incident.refresh_derived()
+        # Its links, actors or date may have changed what it answers and what answers it.
+        later = [
+            form.instance.incident_id
+            for fs in formsets
+            if fs.model is IncidentLink and fs.fk.name == "prior"
+            for form in fs.forms
+            if form.instance.incident_id
+        ]
+        queue_refresh([incident.pk, *later])
         was_published = change and form.initial.get("status") == Incident.Status.PUBLISHED
         if incident.status == Incident.Status.PUBLISHED and not was_published:
             # The webhook outbox rows are written in this transaction; a broker that is down only delays them.
@@ -85,3 +97,98 @@ class IncidentLinkAdmin(SimpleHistoryAdmin):
     search_fields = ["incident__title", "prior__title", "asserted_by"]
     autocomplete_fields = ["incident", "prior", "sources"]
     list_select_related = ["incident", "prior"]
+
+    def save_model(self, request, obj, form, change):
+        was_for = form.initial.get("incident")  # a link moved to another incident frees the pair it had
+        super().save_model(request, obj, form, change)
+        queue_refresh({obj.incident_id, was_for} - {None})
+
+    def delete_queryset(self, request, queryset):
+        ids = list(queryset.values_list("incident_id", flat=True))
+        super().delete_queryset(request, queryset)
+        queue_refresh(ids)
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        queue_refresh([obj.incident_id])
+
+
+def _incident_link(incident: Incident) -> str:
+    return format_html(
+        '<a href="{}">{}</a>', reverse("admin:events_incident_change", args=[incident.pk]), str(incident)
+    )
+
+
+@admin.register(LinkSuggestion)
+class LinkSuggestionAdmin(admin.ModelAdmin):
+    """The review queue: suggestions best first, accepted or rejected in bulk."""
+
+    list_display = ["score", "later_incident", "relation", "earlier_incident", "lag_days", "distance_km", "rank"]
+    list_display_links = None
+    list_filter = ["relation", "rank", "incident__kind"]
+    search_fields = ["incident__title", "prior__title"]
+    list_select_related = ["incident", "prior"]
+    ordering = ["-score", "incident_id", "rank"]
+    actions = ["accept", "reject"]
+    list_per_page = 50
+
+    @admin.display(description="incident", ordering="incident__occurred_on")
+    def later_incident(self, suggestion: LinkSuggestion) -> str:
+        return _incident_link(suggestion.incident)
+
+    @admin.display(description="may answer", ordering="prior__occurred_on")
+    def earlier_incident(self, suggestion: LinkSuggestion) -> str:
+        return _incident_link(suggestion.prior)
+
+    def has_add_permission(self, request) -> bool:
+        return False  # derived: events.cycles writes them
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # rejecting is how one goes
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # nothing to edit; the actions review them
+
+    def has_accept_permission(self, request) -> bool:
+        user = request.user
+        return user.has_perm("events.change_linksuggestion") and user.has_perm("events.add_incidentlink")
+
+    def has_reject_permission(self, request) -> bool:
+        user = request.user
+        return user.has_perm("events.change_linksuggestion") and user.has_perm("events.add_suggestionrejection")
+
+    @admin.action(description="Accept: link each pair, confirmed from a suggestion", permissions=["accept"])
+    def accept(self, request, queryset):
+        links = accept_suggestions(queryset, user=request.user)
+        self.message_user(request, f"{len(links)} links made, citing both incidents' sources.", messages.SUCCESS)
+
+    @admin.action(description="Reject: never suggest these pairs again", permissions=["reject"])
+    def reject(self, request, queryset):
+        count = reject_suggestions(queryset, user=request.user)
+        self.message_user(request, f"{count} suggestions rejected; they will not be suggested again.")
+
+
+@admin.register(SuggestionRejection)
+class SuggestionRejectionAdmin(admin.ModelAdmin):
+    """Pairs editors said are not links. Deleting one lets the pair be suggested again."""
+
+    list_display = ["incident", "prior", "rejected_by", "rejected_at"]
+    list_select_related = ["incident", "prior", "rejected_by"]
+    search_fields = ["incident__title", "prior__title"]
+    date_hierarchy = "rejected_at"
+    readonly_fields = ["incident", "prior", "rejected_by", "rejected_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # made by rejecting a suggestion
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def delete_queryset(self, request, queryset):
+        ids = list(queryset.values_list("incident_id", flat=True))
+        super().delete_queryset(request, queryset)
+        queue_refresh(ids)
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        queue_refresh([obj.incident_id])

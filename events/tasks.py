@@ -17,8 +17,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from . import importing, notifications, sync
-from .models import Delivery, ImportJob
+from . import cycles, importing, notifications, sync
+from .models import Delivery, ImportJob, ImportRecord, Incident, Involvement
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ def queue_after_commit(task, *args, on_error: Callable[[Exception], None] | None
 @shared_task
 def run_import(job_id: int) -> None:
     importing.run_import(job_id)
+    queue_after_commit(refresh_suggestions_after_import, job_id)
 
 
 @shared_task
@@ -74,6 +75,8 @@ def drain_outbox(limit: int = 1000) -> int:
 def sync_acled() -> int | None:
     """Beat: pull new and updated events from the ACLED API. Returns the ImportJob id of the run."""
     job = sync.run_sync()
+    if job:
+        queue_after_commit(refresh_suggestions_after_import, job.pk)
     return job.pk if job else None
 
 
@@ -98,3 +101,26 @@ def refresh_nearest_bases() -> int:
     from .actions import refresh_nearest_bases as refresh
 
     return refresh()
+
+
+@shared_task
+def refresh_suggestions(incident_ids: list[int] | None = None) -> None:
+    """Recompute the suggested links of these incidents and of those they may answer or be answered by."""
+    cycles.refresh_suggestions(incident_ids)
+
+
+@shared_task
+def refresh_suggestions_after_import(job_id: int) -> None:
+    """After an import or sync: the suggestions of every incident the job wrote (all of them when it wrote
+    more than a fifth of the incidents, which one pass over the table does faster)."""
+    ids = list(ImportRecord.objects.filter(job_id=job_id).values_list("incident_id", flat=True))
+    if ids:
+        cycles.refresh_suggestions(None if len(ids) * 5 > Incident.objects.count() else ids)
+
+
+@shared_task
+def refresh_suggestions_of_actor(actor_id: int) -> None:
+    """After an actor changed (its side, most often): the suggestions of the incidents it took part in."""
+    ids = list(Involvement.objects.filter(actor_id=actor_id).values_list("incident_id", flat=True).distinct())
+    if ids:
+        cycles.refresh_suggestions(ids)

@@ -1,5 +1,7 @@
-"""The events app's models: incidents and what hangs off them, and the background jobs' bookkeeping."""
+"""The events app's models: incidents and what hangs off them, suggested links, and the background jobs'
+bookkeeping."""
 
+from .cycles import LinkSuggestion, LinkSuggestionQuerySet, SuggestionRejection
 from .incidents import (
     ACLED_TYPES,
     KIND_CATEGORY,
@@ -41,6 +43,9 @@ __all__ = [
     "IncidentLinkQuerySet",
     "IncidentLink",
     "IncidentCell",
+    "LinkSuggestionQuerySet",
+    "LinkSuggestion",
+    "SuggestionRejection",
     "ImportJob",
     "ImportRowError",
     "ImportRecord",

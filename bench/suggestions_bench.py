@@ -1,0 +1,171 @@
+"""Suggestions benchmark: one year's suggested links, ours against the hand-written SQL pairing the same rows.
+
+    .venv/bin/python -m bench.suggestions_bench [--n 1000000] [--year 2021] [--runs 5]
+    BENCH_N=100000 .venv/bin/python -m bench.suggestions_bench          # a quick run
+
+Loads N synthetic incidents (bench/synthetic.py, default 1,000,000, or BENCH_N), then times, taking turns:
+
+  ours  events.cycles' refresh of every incident of the year (REFRESH_SOME): it also finds the later
+        incidents the year's may be candidates for, upserts each incident's best ten and deletes the rest;
+        timed from an empty table for the year ("cold") and again with nothing changed ("warm");
+  hand  the SQL one would write for the same rows: the year's incidents joined to those of the 30 days
+        before them on the reversed dyad, scored the same way, the best ten of each into a new table.
+
+Both run in a transaction that is rolled back, so every run starts from the same state. The two outputs are
+compared first (the same pairs, scores and ranks). Prints medians and the ratios; the target is ours / hand
+<= 1.3 (cold). Writes bench/results/suggestions-<time>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import time
+from pathlib import Path
+
+from . import synthetic
+from .api_bench import summary
+
+RESULTS = Path(__file__).resolve().parent / "results"
+TARGET = 1.3
+
+# The same candidates, scored as events.cycles does, written out plainly.
+HAND = """
+CREATE TEMP TABLE hand_suggestions AS
+SELECT incident_id, prior_id, relation, lag_days, distance_km, round(score::numeric, 6)::float8 AS score, rank
+FROM (
+    SELECT i.id AS incident_id, p.id AS prior_id,
+           CASE WHEN i.kind = ANY(%(signal)s) THEN 'deterrence_signal_after'
+                WHEN i.kind = ANY(%(hostile)s) AND p.kind = ANY(%(hostile)s) THEN 'retaliation_for'
+                ELSE 'response_to' END AS relation,
+           i.occurred_on - p.occurred_on AS lag_days,
+           round((ST_DistanceSphere(i.location, p.location) / 1000)::numeric, 3)::float8 AS distance_km,
+           power(0.5, (i.occurred_on - p.occurred_on - 1) / %(half_life)s)
+             / (1 + coalesce(ST_DistanceSphere(i.location, p.location) / 1000, %(scale)s) / %(scale)s)
+             * sqrt((1 - 0.5 / (1 + ln(1 + i.casualties_best))) * (1 - 0.5 / (1 + ln(1 + p.casualties_best))))
+             * CASE WHEN i.targeted_sides && p.attacking_sides THEN 1 ELSE %(half_dyad)s END AS score,
+           row_number() OVER (
+               PARTITION BY i.id
+               ORDER BY power(0.5, (i.occurred_on - p.occurred_on - 1) / %(half_life)s)
+                 / (1 + coalesce(ST_DistanceSphere(i.location, p.location) / 1000, %(scale)s) / %(scale)s)
+                 * sqrt((1 - 0.5 / (1 + ln(1 + i.casualties_best))) * (1 - 0.5 / (1 + ln(1 + p.casualties_best))))
+                 * CASE WHEN i.targeted_sides && p.attacking_sides THEN 1 ELSE %(half_dyad)s END DESC,
+                 i.occurred_on - p.occurred_on, p.id DESC
+           ) AS rank
+    FROM events_incident AS i
+    JOIN events_incident AS p
+      ON p.targeted_sides && i.attacking_sides
+     AND p.occurred_on >= i.occurred_on - %(window)s AND p.occurred_on < i.occurred_on
+    WHERE i.id = ANY(%(ids)s)
+      AND i.status = 'published' AND p.status = 'published'
+      AND i.date_precision <= %(precision)s AND p.date_precision <= %(precision)s
+      AND i.kind <> ALL(%(left_out)s) AND p.kind <> ALL(%(left_out)s)
+      AND NOT EXISTS (SELECT 1 FROM events_incidentlink AS l WHERE l.incident_id = i.id AND l.prior_id = p.id)
+      AND NOT EXISTS (SELECT 1 FROM events_suggestionrejection AS r WHERE r.incident_id = i.id AND r.prior_id = p.id)
+) AS c
+WHERE rank <= %(per_incident)s
+"""
+
+
+def setup_django(database: str) -> None:
+    os.environ["DATABASE_URL"] = synthetic.database_url(database)
+    os.environ["DEBUG"] = "false"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=int(os.environ.get("BENCH_N", 1_000_000)))
+    parser.add_argument("--year", type=int, default=2021)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    load = synthetic.load(args.n)
+    database = load["database"]
+    print(f"{database}: {args.n:,} synthetic incidents ({'loaded' if load['loaded'] else 'already there'})")
+    setup_django(database)
+    from events import cycles
+
+    with synthetic.connect(database) as conn:
+        if not conn.execute("SELECT 1 FROM events_incident WHERE attacking_sides <> '{}' LIMIT 1").fetchone():
+            # Loaded before the sides existed: compute them once, as the load now does.
+            conn.execute("SELECT events_incident_sides_rebuild()")
+            conn.commit()
+        conn.execute("DELETE FROM events_linksuggestion")
+        conn.commit()
+        ids = [
+            row[0]
+            for row in conn.execute(
+                "SELECT id FROM events_incident WHERE occurred_on BETWEEN %s AND %s",
+                (dt.date(args.year, 1, 1), dt.date(args.year, 12, 31)),
+            )
+        ]
+        params = cycles._parameters(ids=ids)
+        print(f"{args.year}: {len(ids):,} incidents")
+
+        def ours() -> None:
+            conn.execute(cycles.REFRESH_SOME, params)
+
+        def hand() -> None:
+            conn.execute(HAND, params)
+
+        # The same output: our table for the year's incidents, and the hand-written one.
+        ours()
+        mine = set(
+            conn.execute(
+                "SELECT incident_id, prior_id, relation, lag_days, distance_km, score, rank FROM events_linksuggestion"
+                " WHERE incident_id = ANY(%s)",
+                (ids,),
+            )
+        )
+        hand()
+        theirs = set(conn.execute("SELECT * FROM hand_suggestions"))
+        conn.rollback()
+        assert mine == theirs, (len(mine), len(theirs), len(mine ^ theirs))
+        print(f"{len(mine):,} suggestions for {len({r[0] for r in mine}):,} incidents, identical in both")
+
+        samples: dict[str, list[float]] = {"ours cold": [], "ours warm": [], "hand": []}
+        for _ in range(args.runs):
+            for name in samples:
+                if name == "ours warm":
+                    ours()  # the table holds the year: the timed run finds nothing to change
+                started = time.perf_counter()
+                ours() if name.startswith("ours") else hand()
+                samples[name].append((time.perf_counter() - started) * 1000)
+                conn.rollback()
+
+    results = {name: summary(values) for name, values in samples.items()}
+    cold = results["ours cold"]["median"] / results["hand"]["median"]
+    warm = results["ours warm"]["median"] / results["hand"]["median"]
+    print()
+    for name, r in results.items():
+        print(f"{name:<12}{r['median']:>12,.0f} ms median{r['p95']:>12,.0f} ms p95  ({r['runs']} runs)")
+    print(
+        f"\nours / hand: cold {cold:.2f}, warm {warm:.2f}"
+        f"  (target <= {TARGET} cold: {'PASS' if cold <= TARGET else 'FAIL'})"
+    )
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"suggestions-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}.json"
+    out.write_text(
+        json.dumps(
+            {
+                "n": args.n,
+                "year": args.year,
+                "incidents": len(ids),
+                "suggestions": len(mine),
+                "results": results,
+                "ratio_cold": cold,
+                "ratio_warm": warm,
+            },
+            indent=2,
+        )
+    )
+    print(f"written to {out.relative_to(RESULTS.parent.parent)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,239 @@
+"""Suggested links: for each published incident, the earlier incidents it may answer, scored, computed by
+PostgreSQL in one statement for any set of incidents; and a measure of the pairing against chance. The
+editor's review of them is events.review.
+
+A candidate is the reversed dyad: the incident's attacking side was a targeted side of the earlier one, at
+most WINDOW_DAYS before it. Its score, in (0, 1], multiplies four factors (README, "Cycle analytics"):
+
+- lag: 0.5 ** ((lag_days - 1) / HALF_LIFE_DAYS), 1 the day after, half a week later;
+- distance: 1 / (1 + km / DISTANCE_SCALE_KM), with an unplaced end counted at DISTANCE_SCALE_KM;
+- severity of both: sqrt(s(incident) * s(prior)), s(c) = 1 - 0.5 / (1 + ln(1 + casualties)), from 0.5 to 1;
+- dyad: 1 when the incident also targets the prior's attacking side (A hit B, B hits A), else HALF_DYAD.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from django.db import connection, transaction
+
+from .models import KIND_CATEGORY, Category
+
+# Query text is assembled from the constants below; every value goes in as a parameter.
+# ruff: noqa: S608
+
+WINDOW_DAYS = 30  # the default `window`, and the longest kept
+PER_INCIDENT = 10  # candidates kept per incident, best first
+HALF_LIFE_DAYS = 7.0
+DISTANCE_SCALE_KM = 250.0
+HALF_DYAD = 0.5
+# Diplomacy and political context answer nobody in this sense; a month-precise date has no usable lag.
+LEFT_OUT_KINDS = [kind.value for kind, category in KIND_CATEGORY.items() if category == Category.POLITICAL]
+SIGNAL_KINDS = [kind.value for kind, category in KIND_CATEGORY.items() if category == Category.SIGNAL]
+HOSTILE_KINDS = [
+    kind.value for kind, category in KIND_CATEGORY.items() if category in (Category.ATTACK, Category.STRIKE)
+]
+MAX_DATE_PRECISION = 2  # day or week
+
+# Every candidate pair of the incidents in `{incidents}` (a relation with one column, id), scored.
+CANDIDATES = """
+SELECT i.id AS incident_id, p.id AS prior_id,
+       CASE WHEN i.kind = ANY(%(signal)s) THEN 'deterrence_signal_after'
+            WHEN i.kind = ANY(%(hostile)s) AND p.kind = ANY(%(hostile)s) THEN 'retaliation_for'
+            ELSE 'response_to' END AS relation,
+       i.occurred_on - p.occurred_on AS lag_days,
+       round((ST_DistanceSphere(i.location, p.location) / 1000)::numeric, 3)::float8 AS distance_km,
+       power(0.5, (i.occurred_on - p.occurred_on - 1) / %(half_life)s)
+         / (1 + coalesce(ST_DistanceSphere(i.location, p.location) / 1000, %(scale)s) / %(scale)s)
+         * sqrt((1 - 0.5 / (1 + ln(1 + i.casualties_best))) * (1 - 0.5 / (1 + ln(1 + p.casualties_best))))
+         * CASE WHEN i.targeted_sides && p.attacking_sides THEN 1 ELSE %(half_dyad)s END AS score
+FROM {incidents} AS a
+JOIN events_incident AS i ON i.id = a.id
+JOIN events_incident AS p
+  ON p.targeted_sides && i.attacking_sides
+ AND p.occurred_on >= i.occurred_on - %(window)s AND p.occurred_on < i.occurred_on
+WHERE i.status = 'published' AND p.status = 'published'
+  AND i.date_precision <= %(precision)s AND p.date_precision <= %(precision)s
+  AND i.kind <> ALL(%(left_out)s) AND p.kind <> ALL(%(left_out)s)
+  AND NOT EXISTS (SELECT 1 FROM events_incidentlink AS l WHERE l.incident_id = i.id AND l.prior_id = p.id)
+  AND NOT EXISTS (SELECT 1 FROM events_suggestionrejection AS r WHERE r.incident_id = i.id AND r.prior_id = p.id)
+"""
+
+RANKED = f"""
+SELECT c.*, row_number() OVER (PARTITION BY c.incident_id ORDER BY c.score DESC, c.lag_days, c.prior_id DESC) AS rank
+FROM ({CANDIDATES}) AS c
+"""
+
+# The incidents whose candidates may change when `changed` do: themselves, the later incidents that had one
+# of them as a candidate, and those that may have one now.
+AFFECTED = """
+SELECT c.id FROM events_incident AS c WHERE c.id = ANY(%(ids)s)
+UNION SELECT s.incident_id FROM events_linksuggestion AS s WHERE s.prior_id = ANY(%(ids)s)
+UNION SELECT i.id FROM events_incident AS c JOIN events_incident AS i
+    ON i.attacking_sides && c.targeted_sides
+   AND i.occurred_on > c.occurred_on AND i.occurred_on <= c.occurred_on + %(window)s
+WHERE c.id = ANY(%(ids)s)
+"""
+
+# Upsert the best PER_INCIDENT of each affected incident (rows whose figures are unchanged are not
+# rewritten), and delete the affected incidents' other rows.
+REFRESH = """
+WITH affected AS MATERIALIZED ({affected}),
+best AS MATERIALIZED (SELECT * FROM ({ranked}) AS r WHERE r.rank <= %(per_incident)s),
+written AS (
+    INSERT INTO events_linksuggestion AS t
+        (incident_id, prior_id, relation, lag_days, distance_km, score, rank, computed_at)
+    SELECT incident_id, prior_id, relation, lag_days, distance_km, round(score::numeric, 6)::float8, rank, now()
+    FROM best
+    ON CONFLICT (incident_id, prior_id) DO UPDATE SET
+        relation = EXCLUDED.relation, lag_days = EXCLUDED.lag_days, distance_km = EXCLUDED.distance_km,
+        score = EXCLUDED.score, rank = EXCLUDED.rank, computed_at = EXCLUDED.computed_at
+    WHERE (t.relation, t.lag_days, t.distance_km, t.score, t.rank)
+          IS DISTINCT FROM (EXCLUDED.relation, EXCLUDED.lag_days, EXCLUDED.distance_km, EXCLUDED.score, EXCLUDED.rank)
+    RETURNING 1
+)
+DELETE FROM events_linksuggestion AS s
+WHERE s.incident_id IN (SELECT id FROM affected)
+  AND NOT EXISTS (SELECT 1 FROM best AS b WHERE b.incident_id = s.incident_id AND b.prior_id = s.prior_id)
+"""
+REFRESH_SOME = REFRESH.format(affected=AFFECTED, ranked=RANKED.format(incidents="affected"))
+REFRESH_ALL = REFRESH.format(
+    affected="SELECT id FROM events_incident", ranked=RANKED.format(incidents="events_incident")
+)
+
+
+def _parameters(**extra) -> dict:
+    return {
+        "window": WINDOW_DAYS,
+        "half_life": HALF_LIFE_DAYS,
+        "scale": DISTANCE_SCALE_KM,
+        "half_dyad": HALF_DYAD,
+        "precision": MAX_DATE_PRECISION,
+        "left_out": LEFT_OUT_KINDS,
+        "signal": SIGNAL_KINDS,
+        "hostile": HOSTILE_KINDS,
+        "per_incident": PER_INCIDENT,
+        **extra,
+    }
+
+
+def candidates_sql(incidents: str) -> str:
+    """The scored candidate pairs of the incidents in the relation `incidents` (for benchmarks and tests)."""
+    return RANKED.format(incidents=incidents)
+
+
+def refresh_suggestions(incident_ids: Iterable[int] | None = None) -> None:
+    """Recompute the suggestions of these incidents and of every incident they may be a candidate for
+    (None: all of them). One statement; refreshes take turns, so two never write the same pair at once."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext('events.linksuggestion'))")
+        if incident_ids is None:
+            cursor.execute(REFRESH_ALL, _parameters())
+        else:
+            ids = sorted(set(incident_ids))
+            if ids:
+                cursor.execute(REFRESH_SOME, _parameters(ids=ids))
+
+
+# --- Against chance --------------------------------------------------------------------------------------
+
+PERMUTATIONS = 199
+MIN_PAIRS = 10  # below it, "insufficient data"
+ALPHA = 0.05
+
+
+@dataclass
+class Chance:
+    """How the pairing of the reversed dyads compares with the same incidents' dates shuffled."""
+
+    pairs: int  # (attacking side of a later incident, the same side targeted earlier) within the window
+    expected: float  # mean over the shuffles
+    interval: tuple[float, float]  # 2.5th and 97.5th percentiles over the shuffles
+    p_value: float  # share of shuffles with at least as many pairs, counting the observed order as one
+    permutations: int
+    incidents: int
+    lag_counts: list[int]  # observed pairs by lag, 1 … window days
+    expected_lag_counts: list[float]
+
+    @property
+    def verdict(self) -> str:
+        if self.pairs < MIN_PAIRS:
+            return "insufficient data"
+        return "more than chance" if self.p_value < ALPHA else "no more than chance"
+
+    def as_dict(self) -> dict:
+        return {
+            "verdict": self.verdict,
+            "pairs": self.pairs,
+            "expected": round(self.expected, 2),
+            "interval": [round(self.interval[0], 2), round(self.interval[1], 2)],
+            "ratio": round(self.pairs / self.expected, 3) if self.expected else None,
+            "p_value": round(self.p_value, 4),
+            "permutations": self.permutations,
+            "incidents": self.incidents,
+            "min_pairs": MIN_PAIRS,
+        }
+
+
+def chance(
+    incident_ids_sql: tuple[str, Sequence] | None = None,
+    *,
+    window: int = WINDOW_DAYS,
+    permutations: int = PERMUTATIONS,
+    seed: int = 0,
+) -> Chance:
+    """The reversed-dyad pair count of these incidents (SQL returning ids, with its parameters; None: all
+    published) against `permutations` shuffles of their dates among themselves.
+
+    Shuffling keeps who attacked whom and how often, and breaks only the timing: if answers follow attacks,
+    the observed incidents pair more often within the window than the shuffled ones.
+    """
+    where = f"i.id IN ({incident_ids_sql[0]})" if incident_ids_sql else "TRUE"
+    params = list(incident_ids_sql[1]) if incident_ids_sql else []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT i.occurred_on, i.attacking_sides, i.targeted_sides FROM events_incident AS i
+            WHERE {where} AND i.status = 'published' AND i.date_precision <= %s AND i.kind <> ALL(%s)
+              AND (i.attacking_sides <> '{{}}' OR i.targeted_sides <> '{{}}')
+            """,
+            [*params, MAX_DATE_PRECISION, LEFT_OUT_KINDS],
+        )
+        rows = cursor.fetchall()
+    n = len(rows)
+    if not n:
+        return Chance(0, 0.0, (0.0, 0.0), 1.0, permutations, 0, [0] * window, [0.0] * window)
+    first = min(r[0] for r in rows)
+    days = np.array([(r[0] - first).days for r in rows], dtype=np.int64)
+    keys = sorted({k for r in rows for k in (*r[1], *r[2])})
+    index = {k: j for j, k in enumerate(keys)}
+    # One (incident, key) entry per side an incident attacked, and per side it targeted.
+    att_row = np.array([i for i, r in enumerate(rows) for _ in r[1]], dtype=np.int64)
+    att_key = np.array([index[k] for r in rows for k in r[1]], dtype=np.int64)
+    tgt_row = np.array([i for i, r in enumerate(rows) for _ in r[2]], dtype=np.int64)
+    tgt_key = np.array([index[k] for r in rows for k in r[2]], dtype=np.int64)
+    span = int(days.max()) + window + 1
+
+    def lag_counts(dates: np.ndarray) -> np.ndarray:
+        attacks = np.bincount(att_key * span + dates[att_row], minlength=len(keys) * span).reshape(len(keys), span)
+        targets = np.bincount(tgt_key * span + dates[tgt_row], minlength=len(keys) * span).reshape(len(keys), span)
+        # Pairs at lag l: a side attacking on day d that was targeted on day d - l.
+        return np.array([(attacks[:, lag:] * targets[:, :-lag]).sum() for lag in range(1, window + 1)])
+
+    observed = lag_counts(days)
+    rng = np.random.default_rng(seed)
+    shuffled = np.array([lag_counts(days[rng.permutation(n)]) for _ in range(permutations)])
+    totals = shuffled.sum(axis=1)
+    pairs = int(observed.sum())
+    return Chance(
+        pairs=pairs,
+        expected=float(totals.mean()),
+        interval=(float(np.percentile(totals, 2.5)), float(np.percentile(totals, 97.5))),
+        p_value=float((1 + (totals >= pairs).sum()) / (1 + permutations)),
+        permutations=permutations,
+        incidents=n,
+        lag_counts=[int(c) for c in observed],
+        expected_lag_counts=[round(float(c), 3) for c in shuffled.mean(axis=0)],
+    )
