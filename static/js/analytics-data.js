@@ -92,6 +92,8 @@ export function toLags(response) {
           permutations: num(shuffled.permutations),
           median: figure(shuffled.median).value,
           bins: bins(shuffled.bins, (b) => ({ low: num(b.low), high: num(b.high), mean: num(b.count) })),
+          // Each answer's nearest earlier attack, the pairing the shuffles redo: what the band is for.
+          observed: bins(baseline.observed?.bins),
         },
       };
     }),

@@ -133,7 +133,7 @@ export function createAnalytics({ container, api, status, palette, store, onSurg
       ...head(
         "lags-title",
         "Response lags: attack to answer",
-        "Days from an attack to the answer by the side attacked, from confirmed links (filled) and suggestions (outlined). The grey band is what the same pairing gives with the dates shuffled: bars above it are more than chance.",
+        "Days from an attack to the answer by the side attacked: confirmed links (filled), suggestions (outlined). The black step pairs every answer with the nearest earlier attack on it; the grey band is what that pairing gives with the dates shuffled. Above the band is more than chance.",
       ),
     );
     if (!data.lags) return;
@@ -158,6 +158,7 @@ export function createAnalytics({ container, api, status, palette, store, onSurg
     ]) {
       for (const b of series?.bins ?? []) bins.set(b.lo, { ...(bins.get(b.lo) ?? { lo: b.lo, hi: b.hi }), [field]: b.count });
     }
+    for (const b of pair.baseline.observed) bins.set(b.lo, { ...(bins.get(b.lo) ?? { lo: b.lo, hi: b.hi }), observed: b.count });
     for (const b of pair.baseline.bins) bins.set(b.lo, { ...(bins.get(b.lo) ?? { lo: b.lo, hi: b.hi }), chance: `${b.low}–${b.high} (mean ${b.mean})` });
     add(
       lags,
@@ -166,7 +167,8 @@ export function createAnalytics({ container, api, status, palette, store, onSurg
       plotKey([
         { label: "confirmed links", class: "key-confirmed" },
         { label: "suggestions", class: "key-suggested" },
-        { label: "chance (shuffled dates, 95% range)", class: "key-chance" },
+        { label: "nearest earlier attack", class: "key-observed" },
+        { label: "the same with shuffled dates (95% range)", class: "key-chance" },
       ]),
       el(
         "ul",
@@ -178,8 +180,10 @@ export function createAnalytics({ container, api, status, palette, store, onSurg
       truncated ? el("p", { class: "muted small", text: "Only the pairs with the most answers are listed." }) : null,
       table(
         `Response lags, ${pair.label}`,
-        ["days", "confirmed", "suggested", "chance (95% range)"],
-        [...bins.values()].sort((a, b) => a.lo - b.lo).map((b) => [b.hi - b.lo === 1 ? String(b.lo) : `${b.lo}–${b.hi - 1}`, String(b.confirmed ?? 0), String(b.suggested ?? 0), b.chance ?? ""]),
+        ["days", "confirmed", "suggested", "nearest earlier attack", "shuffled dates (95% range)"],
+        [...bins.values()]
+          .sort((a, b) => a.lo - b.lo)
+          .map((b) => [b.hi - b.lo === 1 ? String(b.lo) : `${b.lo}–${b.hi - 1}`, String(b.confirmed ?? 0), String(b.suggested ?? 0), b.observed === undefined ? "" : String(b.observed), b.chance ?? ""]),
       ),
     );
   }

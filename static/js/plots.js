@@ -109,7 +109,8 @@ export function survivalPlot({ groups, colorOf, width, height, live }) {
   const drawn = groups.filter((g) => !g.insufficient && g.steps.length);
   // Up to a little past the last drop (and at least the 30-day guide): a window open for a year would
   // otherwise squash every curve against the axis. Longer windows end at the plot's edge.
-  const last = Math.max(30, ...drawn.flatMap((g) => g.steps.map((p) => p.t)));
+  const drops = drawn.flatMap((g) => g.steps.filter((p, k) => k && p.s < g.steps[k - 1].s).map((p) => p.t));
+  const last = Math.max(30, ...drops);
   const xMax = Math.min(Math.ceil((last * 1.15) / 5) * 5, 365);
   const { root, x, y } = frame({
     width,
@@ -175,17 +176,20 @@ export function survivalPlot({ groups, colorOf, width, height, live }) {
 
 /**
  * A lag histogram: confirmed links as filled bars, suggestions as outlined bars beside them, and the
- * shuffled-date baseline as a grey band (its 95% range per bin) with its mean as a dashed step.
+ * shuffled-date baseline as a grey band (its 95% range per bin) with its mean as a dashed step. The
+ * solid step is the pairing the shuffles redo (each answer's nearest earlier attack): where it rises
+ * above the band, answers follow attacks more closely than chance would have them.
  */
 export function lagPlot({ pair, width, height, live }) {
   const edges = new Map();
   const add = (bin, field, value) => {
     const key = `${bin.lo}`;
-    if (!edges.has(key)) edges.set(key, { lo: bin.lo, hi: bin.hi, confirmed: 0, suggested: 0, low: null, high: null, mean: null });
+    if (!edges.has(key)) edges.set(key, { lo: bin.lo, hi: bin.hi, confirmed: 0, suggested: 0, low: null, high: null, mean: null, observed: null });
     edges.get(key)[field] = value;
   };
   for (const bin of pair.confirmed?.bins ?? []) add(bin, "confirmed", bin.count);
   for (const bin of pair.suggested?.bins ?? []) add(bin, "suggested", bin.count);
+  for (const bin of pair.baseline?.observed ?? []) add(bin, "observed", bin.count);
   for (const bin of pair.baseline?.bins ?? []) {
     add(bin, "low", bin.low);
     add(bin, "high", bin.high);
@@ -193,7 +197,7 @@ export function lagPlot({ pair, width, height, live }) {
   }
   const bins = [...edges.values()].sort((a, b) => a.lo - b.lo);
   const xMax = Math.max(1, ...bins.map((b) => b.hi));
-  const top = Math.max(1, ...bins.map((b) => Math.max(b.confirmed, b.suggested, b.high ?? 0, b.mean ?? 0)));
+  const top = Math.max(1, ...bins.map((b) => Math.max(b.confirmed, b.suggested, b.high ?? 0, b.mean ?? 0, b.observed ?? 0)));
   const yMax = top <= 4 ? top : Math.ceil(top / 5) * 5;
   const { root, x, y } = frame({
     width,
@@ -227,7 +231,11 @@ export function lagPlot({ pair, width, height, live }) {
   }
   root.append(bars);
   if (mean) root.append(svg("path", { class: "chance-mean", d: mean, "aria-hidden": "true" }));
-  const chance = (b) => (b.low === null ? "" : `; chance ${b.low}–${b.high}${b.mean !== null ? ` (mean ${b.mean})` : ""}`);
+  let observed = "";
+  for (const b of bins) if (b.observed !== null) observed += `${observed ? "L" : "M"}${x(b.lo)},${y(b.observed)}H${x(b.hi)}`;
+  if (observed) root.append(svg("path", { class: "observed-line", d: observed, "aria-hidden": "true" }));
+  const chance = (b) =>
+    b.low === null ? "" : `; observed pairing ${b.observed ?? 0} against chance ${b.low}–${b.high}${b.mean !== null ? ` (mean ${b.mean})` : ""}`;
   cursor(
     root,
     [
