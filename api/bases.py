@@ -8,7 +8,8 @@ from rest_framework.permissions import AllowAny
 from api import schema
 from api.filters import PageRequest, QueryReader
 from api.http import GEOJSON, ApiView, bytes_response
-from api.sql import FeatureSpec, Page, feature_collection, feature_page, geometry, labels_json
+from api.sql import FeatureSpec, Page, feature_collection, feature_page, geometry
+from events.sql import labels_json
 from posture.countries import COUNTRY_CHOICES, country_name
 from posture.models import Base, BaseStatus, TroopLevel
 

@@ -6,7 +6,6 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from api.filters import IncidentFilters
-from api.sql import Fragment
 from events.models import (
     KIND_CATEGORY,
     Category,
@@ -14,8 +13,8 @@ from events.models import (
     IncidentCell,
     Kind,
 )
+from events.sql import Fragment
 from ops.routers import read_connection
-
 
 MAX_ZOOM = 22
 

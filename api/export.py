@@ -36,59 +36,54 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 
-from api.features import date_label, incident_page
+from api.features import incident_page
 from api.filters import MAX_LIMIT, PageRequest
 from api.http import GEOJSON
-from api.sql import Fragment, labels_json
-from events.models import ACLED_TYPES, KIND_CATEGORY, Involvement, Kind
+from events.models import ACLED_TYPES, Kind
+from events.properties import PROPERTIES
+from events.sql import Fragment, labels_json
 from ops.routers import read_connection
 
 EVENT_TYPES = labels_json((kind.value, ACLED_TYPES[kind][0]) for kind in Kind)
 SUB_EVENT_TYPES = labels_json((kind.value, ACLED_TYPES[kind][1]) for kind in Kind)
-CATEGORIES = labels_json((kind.value, KIND_CATEGORY[kind]) for kind in Kind)
 COUNTRY_NAMES = labels_json((c.alpha_3, getattr(c, "common_name", None) or c.name) for c in pycountry.countries)
 COUNTRY_NUMBERS = labels_json((c.alpha_3, int(c.numeric)) for c in pycountry.countries)
+
+
+def _own(name: str) -> Fragment:
+    """Our column `name`, as the Features compute the property of that name."""
+    return Fragment.join("", [PROPERTIES[name].sql, f" AS {name}"])
+
 
 CSV_COLUMNS = Fragment.join(
     ", ",
     [
-        Fragment("coalesce(nullif(i.external_id, ''), 'FPD' || i.id) AS event_id_cnty"),
-        Fragment("i.occurred_on AS event_date"),
-        Fragment("i.date_precision AS time_precision"),
+        "coalesce(nullif(i.external_id, ''), 'FPD' || i.id) AS event_id_cnty",
+        "i.occurred_on AS event_date",
+        "i.date_precision AS time_precision",
         EVENT_TYPES + " ->> i.kind AS event_type",
         SUB_EVENT_TYPES + " ->> i.kind AS sub_event_type",
-        Fragment("inv.attackers[1] AS actor1"),
-        Fragment("array_to_string(inv.attackers[2:], '; ') AS assoc_actor_1"),
-        Fragment("inv.targets[1] AS actor2"),
-        Fragment("array_to_string(inv.targets[2:], '; ') AS assoc_actor_2"),
+        "i.attacker_names[1] AS actor1",
+        "array_to_string(i.attacker_names[2:], '; ') AS assoc_actor_1",
+        "i.target_names[1] AS actor2",
+        "array_to_string(i.target_names[2:], '; ') AS assoc_actor_2",
         COUNTRY_NUMBERS + " ->> i.country AS iso",
         COUNTRY_NAMES + " ->> i.country AS country",
-        Fragment("i.admin1"),
-        Fragment("i.place_name AS location"),
-        Fragment("round(ST_Y(i.location)::numeric, 6) AS latitude"),
-        Fragment("round(ST_X(i.location)::numeric, 6) AS longitude"),
-        Fragment("i.geo_precision"),
-        Fragment("src.publishers AS source"),
-        Fragment("i.summary AS notes"),
-        Fragment("i.fatalities_best AS fatalities"),
-        Fragment("extract(epoch FROM i.updated_at)::bigint AS timestamp"),
-        Fragment("i.id"),
-        Fragment("i.dataset"),
-        Fragment("i.external_id"),
-        Fragment("i.country AS country_iso3"),
-        Fragment("i.kind"),
-        CATEGORIES + " ->> i.kind AS category",
-        Fragment("i.title"),
-        Fragment(date_label("i") + " AS date_label"),
-        Fragment("i.attribution"),
-        Fragment("array_to_string(inv.claimed_by, '; ') AS claimed_by"),
-        Fragment("i.base_id AS base"),
-        Fragment("b.name AS base_name"),
-        Fragment("i.weapon"),
-        Fragment("i.munitions"),
-        Fragment("i.casualties_best"),
-        Fragment("i.status"),
-        Fragment("src.urls AS source_urls"),
+        "i.admin1",
+        "i.place_name AS location",
+        "round(ST_Y(i.location)::numeric, 6) AS latitude",
+        "round(ST_X(i.location)::numeric, 6) AS longitude",
+        "i.geo_precision",
+        "src.publishers AS source",
+        "i.summary AS notes",
+        "i.fatalities_best AS fatalities",
+        "extract(epoch FROM i.updated_at)::bigint AS timestamp",
+        *(_own(name) for name in ("id", "dataset", "external_id")),
+        "i.country AS country_iso3",
+        *(_own(name) for name in ("kind", "category", "title", "date_label", "attribution")),
+        "array_to_string(i.claimant_names, '; ') AS claimed_by",
+        *(_own(name) for name in ("base", "base_name", "weapon", "munitions", "casualties_best", "status")),
+        "src.urls AS source_urls",
     ],
 )
 
@@ -96,19 +91,11 @@ CSV_JOINS = Fragment(
     """JOIN events_incident AS i ON i.id = page.id
     LEFT JOIN posture_base AS b ON b.id = i.base_id
     LEFT JOIN LATERAL (
-        SELECT array_agg(a.name ORDER BY a.name) FILTER (WHERE v.role = %s) AS attackers,
-               array_agg(a.name ORDER BY a.name) FILTER (WHERE v.role = %s) AS targets,
-               array_agg(a.name ORDER BY a.name) FILTER (WHERE v.role = %s) AS claimed_by
-        FROM events_involvement v JOIN posture_actor a ON a.id = v.actor_id
-        WHERE v.incident_id = i.id
-    ) AS inv ON true
-    LEFT JOIN LATERAL (
         SELECT string_agg(s.publisher, '; ' ORDER BY s.publisher, s.title) AS publishers,
                string_agg(nullif(s.url, ''), ' ' ORDER BY s.publisher, s.title) AS urls
         FROM events_incident_sources x JOIN posture_source s ON s.id = x.source_id
         WHERE x.incident_id = i.id
-    ) AS src ON true""",
-    (Involvement.Role.ATTACKER.value, Involvement.Role.TARGET.value, Involvement.Role.CLAIMED_BY.value),
+    ) AS src ON true"""
 )
 
 

@@ -8,141 +8,57 @@ from django.core.exceptions import EmptyResultSet
 from django.db.models import QuerySet
 
 from api.filters import PageRequest
-from api.sql import FeatureSpec, Fragment, Page, feature_page, geometry, labels_json
+from api.sql import FeatureSpec, Page, feature_page, geometry
 from events.models import (
-    KIND_CATEGORY,
     Casualty,
-    Category,
-    DatePrecision,
     Incident,
     IncidentLink,
-    Involvement,
-    Kind,
 )
+from events.properties import INCIDENT_PROPERTIES, LIST_PROPERTIES, columns_of, properties, properties_json
+from events.sql import Fragment, labels_json
 from ops.routers import read_connection
-
-KIND_LABELS = labels_json((kind.value, kind.label) for kind in Kind)
-
-KIND_CATEGORIES = labels_json((kind.value, KIND_CATEGORY[kind]) for kind in Kind)
-
-CATEGORY_LABELS = labels_json((c.value, c.label) for c in Category)
-
-DATE_PRECISIONS = labels_json((p.value, p.label) for p in DatePrecision)
-
-
-def date_label(alias: str) -> str:
-    """As Incident.date_label(): '2021-03-03', 'week of 2021-03-01', 'March 2021'."""
-    return (
-        f"CASE {alias}.date_precision"
-        f" WHEN {DatePrecision.MONTH.value} THEN to_char({alias}.occurred_on, 'FMMonth YYYY')"
-        f" WHEN {DatePrecision.WEEK.value} THEN 'week of ' || to_char({alias}.occurred_on, 'YYYY-MM-DD')"
-        f" ELSE to_char({alias}.occurred_on, 'YYYY-MM-DD') END"
-    )
-
-
-# Attackers and targets by name, in one pass over the incident's involvements.
-# Attackers and targets by name, for all the rows of `i` at once: one pass over their involvements grouped by
-# incident, rather than a subquery per row (which rebuilt the actors' hash ten thousand times a page).
-INVOLVED = Fragment(
-    """LEFT JOIN (
-        SELECT v.incident_id,
-               json_agg(a.name ORDER BY a.name) FILTER (WHERE v.role = %s) AS attackers,
-               json_agg(a.name ORDER BY a.name) FILTER (WHERE v.role = %s) AS targets
-        FROM events_involvement v JOIN posture_actor a ON a.id = v.actor_id
-        WHERE v.incident_id IN (SELECT id FROM i)
-        GROUP BY v.incident_id
-    ) AS inv ON inv.incident_id = i.id""",
-    (Involvement.Role.ATTACKER.value, Involvement.Role.TARGET.value),
-)
-
-
-def incident_properties(*, detail: bool = False, extra: list | None = None) -> Fragment:
-    """The properties of an incident Feature (alias i, base b, involvements inv; nearest base nb in detail)."""
-    pairs: list[tuple[str, Fragment | str]] = [
-        ("id", "i.id"),
-        ("occurred_on", "i.occurred_on"),
-        ("date_precision", DATE_PRECISIONS + " ->> i.date_precision::text"),
-        ("date_label", date_label("i")),
-        ("kind", "i.kind"),
-        ("kind_label", KIND_LABELS + " ->> i.kind"),
-        ("category", KIND_CATEGORIES + " ->> i.kind"),
-        ("title", "i.title"),
-        ("place_name", "i.place_name"),
-        ("country", "i.country"),
-        ("base", "i.base_id"),
-        ("base_name", "b.name"),
-        ("attackers", "coalesce(inv.attackers, '[]'::json)"),
-        ("targets", "coalesce(inv.targets, '[]'::json)"),
-        ("attribution", "i.attribution"),
-        ("casualties_best", "i.casualties_best"),
-        ("fatalities_best", "i.fatalities_best"),
-        ("weapon", "i.weapon"),
-        ("munitions", "i.munitions"),
-        ("status", "i.status"),
-    ]
-    if detail:
-        pairs += [
-            ("summary", "i.summary"),
-            ("geo_precision", "i.geo_precision"),
-            ("admin1", "i.admin1"),
-            ("nearest_base", "CASE WHEN nb.id IS NOT NULL THEN json_build_object('id', nb.id, 'name', nb.name) END"),
-            ("nearest_base_km", "i.nearest_base_km"),
-            ("dataset", "i.dataset"),
-            ("external_id", "i.external_id"),
-            ("created_at", "i.created_at"),
-            ("updated_at", "i.updated_at"),
-        ]
-    pairs += extra or []
-    # json_build_object takes at most 100 arguments; detail stays well below.
-    args = Fragment.join(", ", [Fragment(f"'{name}', ") + value for name, value in pairs])
-    return "json_build_object(" + args + ")"
 
 
 def incident_feature(*, detail: bool = False, extra: list | None = None) -> Fragment:
+    """An incident Feature over the row `i` (its base b; its nearest base nb in the detail)."""
+    selected = INCIDENT_PROPERTIES if detail else LIST_PROPERTIES
     return (
         "json_build_object('type', 'Feature', 'id', i.id, 'geometry', "
         + geometry("i")
         + ", 'properties', "
-        + incident_properties(detail=detail, extra=extra)
+        + properties_json(selected, extra)
         + ")"
     )
 
 
-INCIDENT_COLUMNS = [
-    "id",
-    "occurred_on",
-    "date_precision",
-    "kind",
-    "title",
-    "place_name",
-    "country",
-    "base_id",
-    "attribution",
-    "casualties_best",
-    "fatalities_best",
-    "weapon",
-    "munitions",
-    "status",
-    "location",
-]
+# A chain's steps: enough to place and name each one.
+SUMMARY_PROPERTIES = properties("id", "title", "occurred_on", "date_label", "kind", "kind_label", "category")
 
-INCIDENT_DETAIL_COLUMNS = [
-    *INCIDENT_COLUMNS,
-    "summary",
-    "geo_precision",
-    "admin1",
-    "nearest_base_id",
-    "nearest_base_km",
-    "dataset",
-    "external_id",
-    "created_at",
-    "updated_at",
-]
 
-INCIDENT_JOINS = Fragment("LEFT JOIN posture_base AS b ON b.id = i.base_id ") + INVOLVED
+def incident_summaries(incidents: QuerySet) -> list[dict]:
+    """`incidents` in date order, as the chain lists its steps (the summary properties and coordinates)."""
+    rows = Fragment.of(incidents.values(*columns_of(SUMMARY_PROPERTIES), "location"))
+    coordinates = (
+        "CASE WHEN i.location IS NOT NULL THEN json_build_array(round(ST_X(i.location)::numeric, 6), "
+        "round(ST_Y(i.location)::numeric, 6)) END"
+    )
+    summary = properties_json(SUMMARY_PROPERTIES, [("coordinates", coordinates)])
+    sql = (
+        "SELECT coalesce(json_agg("
+        + summary
+        + " ORDER BY i.n), '[]')::text FROM (SELECT r.*, row_number() OVER () AS n FROM ("
+        + rows
+        + ") AS r) AS i"
+    )
+    with read_connection().cursor() as cursor:
+        cursor.execute(sql.sql, sql.params)
+        return json.loads(cursor.fetchone()[0])
 
+
+INCIDENT_COLUMNS = [*columns_of(LIST_PROPERTIES), "location"]
+INCIDENT_DETAIL_COLUMNS = [*columns_of(INCIDENT_PROPERTIES), "location"]
+INCIDENT_JOINS = Fragment("LEFT JOIN posture_base AS b ON b.id = i.base_id")
 INCIDENT_DETAIL_JOINS = INCIDENT_JOINS + " LEFT JOIN posture_base AS nb ON nb.id = i.nearest_base_id"
-
 INCIDENTS = FeatureSpec(alias="i", columns=INCIDENT_COLUMNS, feature=incident_feature(), joins=INCIDENT_JOINS)
 
 CASUALTY_GROUPS = labels_json(Casualty.Group.choices)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db.models import F
 from django.shortcuts import get_object_or_404
 from rest_framework import exceptions, status, viewsets
@@ -12,7 +14,7 @@ from rest_framework.response import Response
 from api import schema
 from api.clusters import MAX_ZOOM, clusters, counted_in_cells
 from api.export import csv_download, geojson_download
-from api.features import incident_detail_feature, incident_page
+from api.features import incident_detail_feature, incident_page, incident_summaries
 from api.filters import INCIDENT_FILTER_NAMES, MAX_LIMIT, read_incident_filters, read_page
 from api.http import GEOJSON, ApiMixin, GeoJSONRenderer, bytes_response, json_body
 from api.serializers import IncidentFeatureInput
@@ -23,7 +25,6 @@ from events.models import (
     IncidentLink,
     sees_drafts,
 )
-from posture.estimates import StX, StY
 
 # What incident answers were once dated by; api/analytics.py still names them (see ApiMixin.versioned).
 INCIDENT_SOURCES = [
@@ -103,9 +104,8 @@ class IncidentViewSet(ApiMixin, viewsets.GenericViewSet):
             self.get_queryset()
             .in_chain_of(incident.pk, through_drafts=through_drafts, limit=CHAIN_LIMIT)
             .order_by("occurred_on", "id")
-            .values("id", "title", "occurred_on", "date_precision", "kind", lon=StX("location"), lat=StY("location"))
         )
-        incidents = [self._chain_member(row) for row in members]
+        incidents = incident_summaries(members)
         # Asking for one more and dropping it here would drop the latest by date, which may be the incident
         # itself or the only step between two others; the walk's own first CHAIN_LIMIT are connected. So a
         # chain that reached the limit is walked once more, one further, to tell whether it goes on.
@@ -116,7 +116,7 @@ class IncidentViewSet(ApiMixin, viewsets.GenericViewSet):
             .count()
             > CHAIN_LIMIT
         )
-        dates = {row["id"]: row["occurred_on"] for row in incidents}
+        dates = {row["id"]: dt.date.fromisoformat(row["occurred_on"]) for row in incidents}
         links = (
             IncidentLink.objects.filter(incident_id__in=dates, prior_id__in=dates)
             .order_by(F("prior__occurred_on"), F("incident__occurred_on"), "id")
@@ -143,20 +143,6 @@ class IncidentViewSet(ApiMixin, viewsets.GenericViewSet):
                 ],
             }
         )
-
-    @staticmethod
-    def _chain_member(row: dict) -> dict:
-        incident = Incident(occurred_on=row["occurred_on"], date_precision=row["date_precision"], kind=row["kind"])
-        return {
-            "id": row["id"],
-            "title": row["title"],
-            "occurred_on": row["occurred_on"],
-            "date_label": incident.date_label(),
-            "kind": row["kind"],
-            "kind_label": incident.get_kind_display(),
-            "category": incident.category,
-            "coordinates": None if row["lon"] is None else [round(row["lon"], 6), round(row["lat"], 6)],
-        }
 
     def create(self, request):
         data = json_body(request)

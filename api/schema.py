@@ -29,7 +29,8 @@ from api.serializers import (
     LinkSerializer,
     SourceSerializer,
 )
-from events.models import Category, Incident, IncidentLink, Kind
+from events.models import Category, IncidentLink, Kind
+from events.properties import INCIDENT_PROPERTIES, LIST_PROPERTIES, Property, properties
 
 
 class ErrorsSchema(serializers.Serializer):
@@ -125,27 +126,19 @@ PAGE_PARAMETERS = [
 ID = OpenApiParameter("id", int, OpenApiParameter.PATH)
 
 
-class IncidentPropertiesSchema(serializers.Serializer):
-    id = serializers.IntegerField()
-    occurred_on = serializers.DateField()
-    date_precision = serializers.ChoiceField(choices=["day", "week", "month"])
-    date_label = serializers.CharField(help_text="'2021-03-03', 'week of 2021-03-01' or 'March 2021'.")
-    kind = serializers.ChoiceField(choices=Kind.choices)
-    kind_label = serializers.CharField()
-    category = serializers.ChoiceField(choices=Category.choices)
-    title = serializers.CharField()
-    place_name = serializers.CharField(allow_blank=True)
-    country = serializers.CharField(allow_blank=True, help_text="ISO 3166-1 alpha-3, or empty (at sea, regional).")
-    base = serializers.IntegerField(allow_null=True, help_text="The targeted base's id.")
-    base_name = serializers.CharField(allow_null=True)
-    attackers = serializers.ListField(child=serializers.CharField())
-    targets = serializers.ListField(child=serializers.CharField())
-    attribution = serializers.ChoiceField(choices=Incident.Attribution.choices)
-    casualties_best = serializers.IntegerField()
-    fatalities_best = serializers.IntegerField()
-    weapon = serializers.CharField(allow_blank=True)
-    munitions = serializers.IntegerField(allow_null=True)
-    status = serializers.ChoiceField(choices=Incident.Status.choices, help_text="Drafts only reach editors.")
+def property_field(prop: Property) -> serializers.Field:
+    """The schema of one declared incident property: enums as choices (named types), the rest as declared."""
+    if prop.choices is not None:
+        choices = prop.choices if isinstance(prop.choices, list) else prop.choices.choices
+        return serializers.ChoiceField(choices=choices, help_text=prop.description or None)
+    return described_field(prop.schema, help_text=prop.description or None)
+
+
+def properties_schema(name: str, selected: list[Property], base=serializers.Serializer, **more) -> type:
+    return type(name, (base,), {prop.name: property_field(prop) for prop in selected} | more)
+
+
+IncidentPropertiesSchema = properties_schema("IncidentPropertiesSchema", LIST_PROPERTIES)
 
 
 class IncidentFeatureSchema(serializers.Serializer):
@@ -165,21 +158,16 @@ class IncidentCollectionSchema(serializers.Serializer):
 
 def _detail_properties():
 
-    class IncidentDetailPropertiesSchema(IncidentPropertiesSchema):
-        summary = serializers.CharField(allow_blank=True)
-        geo_precision = serializers.IntegerField(help_text="1 exact, 2 near the named place, 3 region (ACLED).")
-        admin1 = serializers.CharField(allow_blank=True)
-        nearest_base = nullable_object({"id": {"type": "integer"}, "name": {"type": "string"}})
-        nearest_base_km = serializers.FloatField(allow_null=True)
-        dataset = serializers.CharField(allow_blank=True)
-        external_id = serializers.CharField(allow_blank=True)
-        created_at = serializers.DateTimeField()
-        updated_at = serializers.DateTimeField()
-        actors = InvolvementSerializer(many=True)
-        casualties = CasualtySerializer(many=True)
-        sources = SourceSerializer(many=True)
-        links_out = LinkSerializer(many=True, help_text="Links from this incident to the earlier ones it answers.")
-        links_in = LinkSerializer(many=True, help_text="Links from later incidents that answer this one.")
+    IncidentDetailPropertiesSchema = properties_schema(
+        "IncidentDetailPropertiesSchema",
+        [prop for prop in INCIDENT_PROPERTIES if prop.detail],
+        IncidentPropertiesSchema,
+        actors=InvolvementSerializer(many=True),
+        casualties=CasualtySerializer(many=True),
+        sources=SourceSerializer(many=True),
+        links_out=LinkSerializer(many=True, help_text="Links from this incident to the earlier ones it answers."),
+        links_in=LinkSerializer(many=True, help_text="Links from later incidents that answer this one."),
+    )
 
     class IncidentDetailSchema(serializers.Serializer):
         type = serializers.ChoiceField(choices=["Feature"])
@@ -220,15 +208,11 @@ class ClusterCollectionSchema(serializers.Serializer):
     )
 
 
-class ChainIncidentSchema(serializers.Serializer):
-    id = serializers.IntegerField()
-    title = serializers.CharField()
-    occurred_on = serializers.DateField()
-    date_label = serializers.CharField()
-    kind = serializers.ChoiceField(choices=Kind.choices)
-    kind_label = serializers.CharField()
-    category = serializers.ChoiceField(choices=Category.choices)
-    coordinates = serializers.ListField(child=serializers.FloatField(), allow_null=True, min_length=2, max_length=2)
+ChainIncidentSchema = properties_schema(
+    "ChainIncidentSchema",
+    properties("id", "title", "occurred_on", "date_label", "kind", "kind_label", "category"),
+    coordinates=serializers.ListField(child=serializers.FloatField(), allow_null=True, min_length=2, max_length=2),
+)
 
 
 class ChainLinkSchema(serializers.Serializer):

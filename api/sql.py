@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -21,40 +20,10 @@ from django.db.models import Q, QuerySet
 
 from api.filters import Cursor, PageRequest
 from api.http import GEOJSON
+from events.sql import Fragment
 from ops.routers import read_connection
 
 COORDINATE_DECIMALS = 6  # about 0.1 m: more than any source's precision
-
-
-@dataclass(frozen=True)
-class Fragment:
-    """SQL text with its positional parameters, so pieces can be joined without miscounting placeholders."""
-
-    sql: str
-    params: tuple = ()
-
-    def __add__(self, other: Fragment | str) -> Fragment:
-        if isinstance(other, str):
-            return Fragment(self.sql + other, self.params)
-        return Fragment(self.sql + other.sql, self.params + other.params)
-
-    def __radd__(self, other: str) -> Fragment:
-        return Fragment(other + self.sql, self.params)
-
-    @classmethod
-    def of(cls, queryset: QuerySet) -> Fragment:
-        sql, params = queryset.query.sql_with_params()
-        return cls(sql, tuple(params))
-
-    @classmethod
-    def join(cls, separator: str, parts: Iterable[Fragment]) -> Fragment:
-        parts = list(parts)
-        return cls(separator.join(p.sql for p in parts), tuple(v for p in parts for v in p.params))
-
-
-def labels_json(pairs: Iterable[tuple[object, object]]) -> Fragment:
-    """A constant lookup table passed as one jsonb parameter: `<fragment> ->> key`."""
-    return Fragment("%s::jsonb", (json.dumps({str(k): str(v) for k, v in pairs}),))
 
 
 def geometry(alias: str, column: str = "location") -> str:

@@ -243,6 +243,11 @@ class Incident(models.Model):
     # attackers and claimants, and of the targets, sorted. The cycle analytics pair incidents on them.
     attacking_sides = ArrayField(models.TextField(), default=list, db_default=[], blank=True, editable=False)
     targeted_sides = ArrayField(models.TextField(), default=list, db_default=[], blank=True, editable=False)
+    # Derived in the same UPDATE (migration 0012): who attacked, was targeted and claimed it, by name and
+    # sorted, so that lists, exports and webhooks read the row instead of joining its involvements.
+    attacker_names = ArrayField(models.TextField(), default=list, db_default=[], blank=True, editable=False)
+    target_names = ArrayField(models.TextField(), default=list, db_default=[], blank=True, editable=False)
+    claimant_names = ArrayField(models.TextField(), default=list, db_default=[], blank=True, editable=False)
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="+"
@@ -252,7 +257,15 @@ class Incident(models.Model):
 
     # The side columns are derived from the involvements, whose history holds the change.
     history = HistoricalRecords(
-        m2m_fields=[sources], excluded_fields=["updated_at", "attacking_sides", "targeted_sides"]
+        m2m_fields=[sources],
+        excluded_fields=[
+            "updated_at",
+            "attacking_sides",
+            "targeted_sides",
+            "attacker_names",
+            "target_names",
+            "claimant_names",
+        ],
     )
 
     objects = IncidentQuerySet.as_manager()
@@ -295,19 +308,8 @@ class Incident(models.Model):
         return KIND_CATEGORY[self.kind]
 
     @property
-    def acled_types(self) -> tuple[str, str]:
-        return ACLED_TYPES[self.kind]
-
-    @property
     def country_name(self) -> str:
         return country_name(self.country)
-
-    def date_label(self) -> str:
-        if self.date_precision == DatePrecision.MONTH:
-            return self.occurred_on.strftime("%B %Y")
-        if self.date_precision == DatePrecision.WEEK:
-            return f"week of {self.occurred_on:%Y-%m-%d}"
-        return f"{self.occurred_on:%Y-%m-%d}"
 
     def refresh_derived(self) -> None:
         """Recompute the rollups kept on the row: casualty totals and the nearest base.
