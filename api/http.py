@@ -110,7 +110,7 @@ def unexpected_error(exc: Exception, context) -> Response | None:
     )
     set_rollback()
     response = Response({"detail": "Internal server error."}, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
-    response._has_been_logged = True  # logged above with the traceback: Django need not log it again without
+    response._has_been_logged = True  # Django would log the 500 again, without the traceback
     return response
 
 
