@@ -42,6 +42,10 @@ GZIP_MIN_BYTES = 1024
 
 CREDENTIAL_HEADERS = ["Authorization", "Cookie"]
 
+# How long the others wait for the one request building an answer; above the web tier's statement timeout.
+BUILD_SECONDS = 20
+BUILD_POLL_SECONDS = 0.02
+
 # The packages whose code writes the bodies.
 BODY_PACKAGES = ("api", "events", "posture")
 
@@ -125,6 +129,7 @@ class Answer:
         digest = hashlib.blake2b(material.encode(), digest_size=16).hexdigest()
         self.etag = f'"{digest}"'
         self.key = f"api-response:{digest}"
+        self.building: str | None = None
 
     def early(self, request: HttpRequest) -> HttpResponse | None:
         """A 304 when the client's copy is current, else the stored answer when there is one, else None."""
@@ -135,7 +140,7 @@ class Answer:
             return self._headers(not_modified)
         if not self.shared:
             return None
-        stored = _cache_get(self.key)
+        stored = _cache_call("get", self.key) or self._wait_for_builder()
         if not isinstance(stored, dict):
             return None
         response = HttpResponse(stored["content"], content_type=stored["content_type"])
@@ -158,7 +163,28 @@ class Answer:
                 "encoding": response.get("Content-Encoding"),
             }
             _cache_set(self.key, stored, settings.RESPONSE_CACHE_SECONDS)
+        self.release()
         return self._headers(response)
+
+    def _wait_for_builder(self):
+        """After a write every visitor asks for answers nobody has stored yet, all at once: one request builds
+        each, and the others wait for it to be stored rather than each running the same queries."""
+        lock = self.key + ":building"
+        if _cache_call("add", lock, 1, BUILD_SECONDS):
+            self.building = lock
+            return None
+        deadline = time.monotonic() + BUILD_SECONDS
+        # With Redis unreachable there is no lock to see, and the answer is built here at once.
+        while time.monotonic() < deadline and _cache_call("has_key", lock):
+            time.sleep(BUILD_POLL_SECONDS)
+        # None if the builder stored nothing (an error, an answer over the size limit): then built here too.
+        return _cache_call("get", self.key)
+
+    def release(self) -> None:
+        """Let the waiting requests go: called once the answer is stored, or when building it failed."""
+        if self.building is not None:
+            _cache_call("delete", self.building)
+            self.building = None
 
     def _headers(self, response: HttpResponse) -> HttpResponse:
         response["ETag"] = self.etag
@@ -168,13 +194,13 @@ class Answer:
         return response
 
 
-def _cache_get(key: str):
+def _cache_call(method: str, *args):
     # The backend fails open when Redis is unreachable; this also covers what it lets through (an
     # out-of-memory refusal, a value that no longer unpickles): the answer is then computed as if uncached.
     try:
-        return caches[settings.RESPONSE_CACHE_ALIAS].get(key)
+        return getattr(caches[settings.RESPONSE_CACHE_ALIAS], method)(*args)
     except Exception:
-        logger.warning("Response cache read failed; answering uncached", exc_info=True)
+        logger.warning("Response cache %s failed; answering uncached", method, exc_info=True)
         return None
 
 

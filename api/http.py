@@ -197,6 +197,8 @@ class ApiMixin:
             if hasattr(response, "render"):
                 response.render()
             response = answer.finish(response)
+        if getattr(self, "_answer", None) is not None:
+            self._answer.release()  # an error, a 404: the requests waiting for this answer build their own
         return response
 
 

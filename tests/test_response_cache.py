@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import threading
+import time
 
 import pytest
+from django.core.cache import caches
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
@@ -251,6 +254,33 @@ class TestDrafts:
 
         assert sorted(inside) == ["Committed", "Never committed"]
         assert titles(client.get(URL)) == ["Committed"]
+
+
+class TestOneBuilds:
+    def test_a_request_for_an_answer_being_built_waits_for_it_rather_than_building_it_again(self, client, settings):
+        IncidentFactory(title="Built")
+        settings.RESPONSE_CACHE = False
+        etag = client.get(URL)["ETag"]  # the same name with the cache on: it does not depend on it
+        settings.RESPONSE_CACHE = True
+        cache = caches[settings.RESPONSE_CACHE_ALIAS]
+        key = "api-response:" + etag.strip('"')
+        # Another process is building it: it holds the lock, and stores the answer a moment later.
+        cache.set(key + ":building", 1, 30)
+        stored = {"content": b'{"type": "FeatureCollection", "features": []}', "content_type": "application/geo+json"}
+
+        def builder():
+            time.sleep(0.3)
+            cache.set(key, {**stored, "encoding": None}, 30)
+            cache.delete(key + ":building")
+
+        thread = threading.Thread(target=builder)
+        thread.start()
+        response, queries = fetch(client)
+        thread.join()
+
+        assert queries == []
+        assert response.content == stored["content"]
+        assert response["ETag"] == etag
 
 
 class TestEncodings:
