@@ -144,6 +144,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=40)
+        log = (workdir / "gunicorn.log").read_text(errors="replace")
         shutil.rmtree(workdir, ignore_errors=True)
 
     ok = sum(n for status, n in result["statuses"].items() if status.startswith(("2", "3")))
@@ -171,6 +172,8 @@ def main() -> None:
     print(f"  errors        {errors} ({result['error_rate']:.4%})")
     print(f"  written to    {out.relative_to(ROOT)}")
     if errors and not args.rate:
+        # What the server logged about them (tracebacks of 500s), so that a failed run says why.
+        print(log[-4000:])
         sys.exit("errors below the rate limit")
 
 
