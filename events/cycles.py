@@ -37,7 +37,31 @@ HOSTILE_KINDS = [
 ]
 MAX_DATE_PRECISION = 2  # day or week
 
-# Every candidate pair of the incidents in `{incidents}` (a relation with one column, id), scored.
+# The reversed dyads of the incidents in `{incidents}` (a relation with one column, id): a hash join on
+# (side, day) of each incident's attacking sides on each of the `window` days before it against the sides
+# targeted on that day, so the work grows with the pairs found, not with the incidents of the period. The
+# earlier incidents are read by the date index, from the set's first day less the window to its last.
+PAIRS = """
+WITH probe AS MATERIALIZED (
+    SELECT i.id, ik.key, i.occurred_on - g.lag AS day
+    FROM {incidents} AS a
+    JOIN events_incident AS i ON i.id = a.id
+    CROSS JOIN LATERAL unnest(i.attacking_sides) AS ik(key)
+    CROSS JOIN generate_series(1, %(window)s) AS g(lag)
+    WHERE i.status = 'published' AND i.date_precision <= %(precision)s AND i.kind <> ALL(%(left_out)s)
+),
+earlier AS MATERIALIZED (
+    SELECT p.id, pk.key, p.occurred_on AS day
+    FROM events_incident AS p
+    CROSS JOIN LATERAL unnest(p.targeted_sides) AS pk(key)
+    WHERE p.occurred_on BETWEEN (SELECT min(day) FROM probe) AND (SELECT max(day) FROM probe)
+      AND p.status = 'published' AND p.date_precision <= %(precision)s AND p.kind <> ALL(%(left_out)s)
+)
+SELECT DISTINCT probe.id AS incident_id, earlier.id AS prior_id
+FROM probe JOIN earlier ON earlier.key = probe.key AND earlier.day = probe.day
+"""
+
+# Those pairs scored, less the pairs linked or rejected.
 CANDIDATES = """
 SELECT i.id AS incident_id, p.id AS prior_id,
        CASE WHEN i.kind = ANY(%(signal)s) THEN 'deterrence_signal_after'
@@ -49,32 +73,45 @@ SELECT i.id AS incident_id, p.id AS prior_id,
          / (1 + coalesce(ST_DistanceSphere(i.location, p.location) / 1000, %(scale)s) / %(scale)s)
          * sqrt((1 - 0.5 / (1 + ln(1 + i.casualties_best))) * (1 - 0.5 / (1 + ln(1 + p.casualties_best))))
          * CASE WHEN i.targeted_sides && p.attacking_sides THEN 1 ELSE %(half_dyad)s END AS score
-FROM {incidents} AS a
-JOIN events_incident AS i ON i.id = a.id
-JOIN events_incident AS p
-  ON p.targeted_sides && i.attacking_sides
- AND p.occurred_on >= i.occurred_on - %(window)s AND p.occurred_on < i.occurred_on
-WHERE i.status = 'published' AND p.status = 'published'
-  AND i.date_precision <= %(precision)s AND p.date_precision <= %(precision)s
-  AND i.kind <> ALL(%(left_out)s) AND p.kind <> ALL(%(left_out)s)
-  AND NOT EXISTS (SELECT 1 FROM events_incidentlink AS l WHERE l.incident_id = i.id AND l.prior_id = p.id)
+FROM ({pairs}) AS pair
+JOIN events_incident AS i ON i.id = pair.incident_id
+JOIN events_incident AS p ON p.id = pair.prior_id
+WHERE NOT EXISTS (SELECT 1 FROM events_incidentlink AS l WHERE l.incident_id = i.id AND l.prior_id = p.id)
   AND NOT EXISTS (SELECT 1 FROM events_suggestionrejection AS r WHERE r.incident_id = i.id AND r.prior_id = p.id)
 """
 
-RANKED = f"""
+RANKED = """
 SELECT c.*, row_number() OVER (PARTITION BY c.incident_id ORDER BY c.score DESC, c.lag_days, c.prior_id DESC) AS rank
-FROM ({CANDIDATES}) AS c
+FROM ({candidates}) AS c
 """
 
-# The incidents whose candidates may change when `changed` do: themselves, the later incidents that had one
-# of them as a candidate, and those that may have one now.
+
+def ranked(incidents: str) -> str:
+    """The scored, ranked candidates of the incidents in the relation `incidents` (benchmarks use it too)."""
+    return RANKED.format(candidates=CANDIDATES.format(pairs=PAIRS.format(incidents=incidents)))
+
+
+# The incidents whose candidates may change when those in `ids` do: themselves, the later incidents that had
+# one of them as a candidate, and those that may have one now (the same (side, day) join, forwards).
 AFFECTED = """
 SELECT c.id FROM events_incident AS c WHERE c.id = ANY(%(ids)s)
 UNION SELECT s.incident_id FROM events_linksuggestion AS s WHERE s.prior_id = ANY(%(ids)s)
-UNION SELECT i.id FROM events_incident AS c JOIN events_incident AS i
-    ON i.attacking_sides && c.targeted_sides
-   AND i.occurred_on > c.occurred_on AND i.occurred_on <= c.occurred_on + %(window)s
-WHERE c.id = ANY(%(ids)s)
+UNION SELECT forward.id FROM (
+    WITH probe AS MATERIALIZED (
+        SELECT ck.key, c.occurred_on + g.lag AS day
+        FROM events_incident AS c
+        CROSS JOIN LATERAL unnest(c.targeted_sides) AS ck(key)
+        CROSS JOIN generate_series(1, %(window)s) AS g(lag)
+        WHERE c.id = ANY(%(ids)s)
+    ),
+    later AS MATERIALIZED (
+        SELECT i.id, ik.key, i.occurred_on AS day
+        FROM events_incident AS i
+        CROSS JOIN LATERAL unnest(i.attacking_sides) AS ik(key)
+        WHERE i.occurred_on BETWEEN (SELECT min(day) FROM probe) AND (SELECT max(day) FROM probe)
+    )
+    SELECT later.id FROM later JOIN probe ON probe.key = later.key AND probe.day = later.day
+) AS forward
 """
 
 # Upsert the best PER_INCIDENT of each affected incident (rows whose figures are unchanged are not
@@ -98,10 +135,8 @@ DELETE FROM events_linksuggestion AS s
 WHERE s.incident_id IN (SELECT id FROM affected)
   AND NOT EXISTS (SELECT 1 FROM best AS b WHERE b.incident_id = s.incident_id AND b.prior_id = s.prior_id)
 """
-REFRESH_SOME = REFRESH.format(affected=AFFECTED, ranked=RANKED.format(incidents="affected"))
-REFRESH_ALL = REFRESH.format(
-    affected="SELECT id FROM events_incident", ranked=RANKED.format(incidents="events_incident")
-)
+REFRESH_SOME = REFRESH.format(affected=AFFECTED, ranked=ranked("affected"))
+REFRESH_ALL = REFRESH.format(affected="SELECT id FROM events_incident", ranked=ranked("events_incident"))
 
 
 def _parameters(**extra) -> dict:
@@ -117,11 +152,6 @@ def _parameters(**extra) -> dict:
         "per_incident": PER_INCIDENT,
         **extra,
     }
-
-
-def candidates_sql(incidents: str) -> str:
-    """The scored candidate pairs of the incidents in the relation `incidents` (for benchmarks and tests)."""
-    return RANKED.format(incidents=incidents)
 
 
 def refresh_suggestions(incident_ids: Iterable[int] | None = None) -> None:

@@ -82,6 +82,8 @@ def restore_migration_data() -> None:
     """Write again what the data migrations wrote (the Editors group, the beat schedules); idempotent."""
     apps = _migration_apps()
     import_module("events.migrations.0002_editors_group").create_editors_group(apps, None)
+    import_module("events.migrations.0010_incident_sides").grant_editors(apps, None)
+    import_module("events.migrations.0011_link_suggestions").grant_editors(apps, None)
     import_module("events.migrations.0005_background_jobs_setup").setup(apps, None)
 
 
