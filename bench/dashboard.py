@@ -18,6 +18,7 @@ the baseline:
 
 Usage:
   .venv/bin/python bench/dashboard.py --database posture_bench [--baseline-database posture] [--runs 3]
+  .venv/bin/python bench/dashboard.py --database posture_bench --only analytics   # that scenario alone
 
 DATABASE names are databases of the private cluster (var/run socket); a full DATABASE_URL also works.
 Results are also written to bench/results/dashboard-<time>.json (git-ignored).
@@ -37,6 +38,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -68,7 +70,9 @@ TARGETS = {
     "open: first incidents painted (ms)": 2000,
     "50k range: first incidents painted (ms)": 2000,
     "analytics: first paint (ms)": 2000,
+    "analytics, server cache cold: first paint (ms)": 2000,
 }
+DETERRENCE = "/api/v1/analytics/deterrence/"
 ANALYTICS_PATHS = ("/analytics/deterrence/", "/analytics/response-lags/", "/analytics/surges/")
 
 
@@ -325,6 +329,7 @@ def main() -> None:
     parser.add_argument("--baseline-database", default="posture", help="the baseline database (the seed)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--incidents-in-range", type=int, default=50_000)
+    parser.add_argument("--only", choices=["analytics"], help="run this scenario alone (after one warm-up)")
     args = parser.parse_args()
 
     from playwright.sync_api import sync_playwright
@@ -336,6 +341,23 @@ def main() -> None:
             with web_server(database) as url:
                 for _ in range(6):  # every worker process up and its imports done
                     urllib.request.urlopen(f"{url}/api/v1/kinds/", timeout=30).read()  # noqa: S310
+                if args.only == "analytics":
+                    # The first visitor of freshly started workers: they import the statistics libraries.
+                    subprocess.run([*REDIS_CLI, "flushdb"], check=True, capture_output=True)
+                    fresh = open_analytics(browser, url)
+                    # Every worker has computed the figures once: requests side by side reach them all.
+                    with ThreadPoolExecutor(max_workers=6) as pool:
+                        list(pool.map(lambda n: api(url, DETERRENCE, {"min_casualties": n}), range(18)))
+                    # Then with the server's cache emptied: the figures are computed, not read back.
+                    subprocess.run([*REDIS_CLI, "flushdb"], check=True, capture_output=True)
+                    cold = open_analytics(browser, url)
+                    results[label] = {
+                        "analytics, fresh server processes: first paint (ms)": fresh["analytics: first paint (ms)"],
+                        "analytics, server cache cold: first paint (ms)": cold["analytics: first paint (ms)"],
+                        **summarize([open_analytics(browser, url) for _ in range(args.runs)]),
+                    }
+                    print(f"{label}: {database}, median of {args.runs} runs", file=sys.stderr)
+                    continue
                 # The first visitor after a data change finds no clusters in the server's cache.
                 subprocess.run([*REDIS_CLI, "flushdb"], check=True, capture_output=True)
                 session, cold = open_page(browser, url, "/")

@@ -47,6 +47,8 @@ export function createAnalytics({ container, api, status, palette, store, onSurg
   let controller = null;
   let data = { survival: null, lags: null, surges: null };
   let pairKey = "";
+  let firstDone;
+  const ready = new Promise((resolve) => (firstDone = resolve));
 
   const live = el("p", { class: "visually-hidden", "aria-live": "polite" });
   const deterrence = el("section", { class: "analytics-block", "aria-labelledby": "deterrence-title", "aria-busy": "true" });
@@ -255,6 +257,7 @@ export function createAnalytics({ container, api, status, palette, store, onSurg
     if (mine !== controller) return done;
     container.setAttribute("aria-busy", "false");
     markPainted("dashboard:analytics");
+    firstDone();
     return done;
   }
 
@@ -267,6 +270,8 @@ export function createAnalytics({ container, api, status, palette, store, onSurg
   render();
 
   return {
+    /** Resolves once the figures have been drawn (or failed) for the first time. */
+    ready,
     /** The filters changed: reload now if the view is shown, otherwise when it next is. */
     setState(state) {
       if (visible) load(state);

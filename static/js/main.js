@@ -254,7 +254,10 @@ async function boot() {
   function apply(state, changed, source) {
     filters.setState(state);
     describeScope(state);
-    mapView.setState(state, changed, source);
+    // Opened on the Analytics view, its figures come first and alone: the map (out of sight) and all
+    // that waits for it start once they are drawn. On two cores, concurrent aggregations slow each other.
+    if (source === "initial" && state.view === "analytics") analytics.ready.then(() => mapView.setState(store.get(), everything, "initial"));
+    else mapView.setState(state, changed, source);
     const reloadList = () => list.load(store.get());
     const reloadTimeline = () => timeline.load(store.get());
     if (affects(changed, FILTER_KEYS)) {
@@ -275,7 +278,6 @@ async function boot() {
           reloadList();
           reloadTimeline();
         });
-        // Opened on the Analytics view, its figures are what the page shows first: no waiting.
         analytics.setState(state);
       } else {
         document.body.dataset.settling = "false";
