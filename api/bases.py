@@ -6,9 +6,15 @@ from django.db.models import QuerySet
 from rest_framework.permissions import AllowAny
 
 from api import schema
-from api.filters import PageRequest, QueryReader
+from api.filters import (
+    MAX_LIMIT,
+    BaseFilterSet,
+    PageRequest,
+    QueryReader,
+    read_page,
+)
 from api.http import GEOJSON, ApiView, bytes_response
-from api.sql import FeatureSpec, Page, feature_collection, feature_page, geometry
+from api.sql import FeatureSpec, Page, feature_collection, feature_page, geometry, page_links
 from events.sql import labels_json
 from posture.countries import COUNTRY_CHOICES, country_name
 from posture.models import Base, BaseStatus, TroopLevel
@@ -76,21 +82,8 @@ BASE_JOINS = (
 BASE_ORDERINGS = {"id": ("id", False)}
 
 
-def base_queryset(reader: QueryReader) -> QuerySet:
-    bases = Base.objects.all()
-    bbox = reader.bbox("bbox", allow_3d=True)
-    if bbox is not None:
-        from django.contrib.gis.geos import Polygon
-
-        bases = bases.filter(location__coveredby=Polygon.from_bbox(bbox))
-    country = reader.one("country")
-    if country is not None:
-        country = country.upper()
-        if country not in dict(COUNTRY_CHOICES):
-            reader.error("country", "Give an ISO 3166-1 alpha-3 country code, such as IRQ or SYR.")
-        else:
-            bases = bases.filter(country=country)
-    return bases
+def base_queryset(reader: QueryReader, filterset_class: type[BaseFilterSet] = BaseFilterSet) -> QuerySet:
+    return filterset_class.read(reader, Base.objects.all()).qs
 
 
 BASES = FeatureSpec(
@@ -108,15 +101,17 @@ def base_page(bases: QuerySet, page: PageRequest) -> Page:
 @schema.bases
 class BaseCollectionView(ApiView):
     permission_classes = [AllowAny]
-    query_parameters = {"bbox", "country"}
+    query_parameters = BaseFilterSet.parameter_names() | {"limit", "cursor"}
     versioned = True
 
     def get(self, request):
         reader = self.reader(request)
         bases = base_queryset(reader)
+        # The map shows every base in one collection (there are tens); `limit` pages a larger set.
+        page = read_page(reader, default_limit=MAX_LIMIT, orderings=BASE_ORDERINGS)
         reader.check()
         if early := self.not_modified(request):
             return early
-        # Every base in one collection: the map shows them all, and there are few.
-        result = base_page(bases, PageRequest(ordering="id", limit=100_000, sort_field="id", descending=False))
-        return bytes_response(feature_collection(result, []), GEOJSON)
+        result = base_page(bases, page)
+        links = page_links(request, result) if result.next or result.prev else []
+        return bytes_response(feature_collection(result, links), GEOJSON)

@@ -89,8 +89,7 @@ class DeploymentViewSet(ApiMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
     filter_backends = [DjangoFilterBackend]
     filterset_class = DeploymentFilter
     lookup_value_regex = "[0-9]+"
-    query_parameters = {"contributor", "host_country", "status", "as_of_after", "as_of_before", "latest", "page"}
-    query_parameters |= {"page_size"}
+    query_parameters = set(DeploymentFilter.base_filters) | ListPagination.query_parameters
     versioned = True
 
     def get_queryset(self):

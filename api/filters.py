@@ -1,8 +1,11 @@
-"""Query parameters of the incident endpoints, parsed and validated in one place.
+"""Query parameters, parsed and validated in one place: the one filter system of the API.
 
-/api/v1/incidents/, its clusters, the timeline and the OGC API items all read their filters through
-`read_incident_filters`, so a filter means the same everywhere and every bad value is a 400 that names the
-parameter. `IncidentFilters.apply` turns the validated values into one IncidentQuerySet chain.
+Filters are django-filter FilterSets whose methods call the QuerySet methods (IncidentFilterSet for
+/api/v1/incidents/, its clusters, the timeline, links, analytics and the OGC items; the bases' and the
+deployments' beside their views), and their fields say what is wrong in the API's words. `QueryReader`
+reads the rest (paging, ordering, buckets), refuses unknown parameters and NUL bytes, and collects every
+problem of a request, filters' included, before answering one 400 that names each parameter. The OpenAPI
+description of every filter is built from the FilterSets (api.schema.filter_parameters).
 """
 
 from __future__ import annotations
@@ -15,11 +18,14 @@ import math
 import re
 from dataclasses import dataclass
 
+import django_filters
 import pycountry
+from django import forms
 from django.http import QueryDict
 from rest_framework.exceptions import ValidationError
 
 from events.models import Incident, IncidentQuerySet, Kind
+from posture.models import Base
 
 DEFAULT_LIMIT = 500
 MAX_LIMIT = 10_000
@@ -83,47 +89,6 @@ class QueryReader:
         if self.errors:
             raise ValidationError(self.errors)
 
-    def bbox(self, name: str = "bbox", *, allow_3d: bool = False) -> tuple[float, float, float, float] | None:
-        value = self.one(name)
-        if value is None:
-            return None
-        parts = value.split(",")
-        sizes = (4, 6) if allow_3d else (4,)
-        if len(parts) not in sizes:
-            wanted = "4 or 6" if allow_3d else "4"
-            self.error(name, f"Give {wanted} comma-separated numbers: minLon,minLat,maxLon,maxLat.")
-            return None
-        try:
-            numbers = [float(part) for part in parts]
-        except ValueError:
-            self.error(name, "Every value must be a number.")
-            return None
-        if not all(math.isfinite(n) for n in numbers):
-            self.error(name, "Every value must be a finite number.")
-            return None
-        if len(numbers) == 6:  # minLon,minLat,minZ,maxLon,maxLat,maxZ: heights play no part here
-            numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
-        min_lon, min_lat, max_lon, max_lat = numbers
-        if not (-180 <= min_lon <= 180 and -180 <= max_lon <= 180):
-            self.error(name, "Longitudes must be between -180 and 180.")
-        elif not (-90 <= min_lat <= 90 and -90 <= max_lat <= 90):
-            self.error(name, "Latitudes must be between -90 and 90.")
-        elif min_lon > max_lon or min_lat > max_lat:
-            self.error(name, "The minimum must not exceed the maximum.")
-        else:
-            return (min_lon, min_lat, max_lon, max_lat)
-        return None
-
-    def date(self, name: str) -> dt.date | None:
-        value = self.one(name)
-        if value is None:
-            return None
-        try:
-            return dt.date.fromisoformat(value) if len(value) == 10 else _invalid_date()
-        except ValueError:
-            self.error(name, "Give a date as YYYY-MM-DD.")
-            return None
-
     def integer(self, name: str, *, minimum: int, maximum: int, cap: bool = False) -> int | None:
         value = self.one(name)
         if value is None:
@@ -159,124 +124,141 @@ class QueryReader:
         return default if limit is None else limit
 
 
-def _invalid_date():
-    raise ValueError("not YYYY-MM-DD")
+class _Field(forms.Field):
+    """A form field that reads one value (empty counts as absent) and says what is wrong in the API's words."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        return self.parse(value)
+
+    def parse(self, value: str):
+        return value
 
 
-@dataclass(frozen=True)
-class IncidentFilters:
-    bbox: tuple[float, float, float, float] | None = None
-    start: dt.date | None = None
-    end: dt.date | None = None
-    kinds: tuple[str, ...] = ()
-    actor: str | None = None
-    country: str | None = None
-    base: int | None = None
-    q: str | None = None
-    min_casualties: int | None = None
+class BBoxField(_Field):
+    def __init__(self, *, allow_3d: bool = False, **kwargs):
+        self.allow_3d = allow_3d
+        super().__init__(**kwargs)
 
-    def apply(self, incidents: IncidentQuerySet) -> IncidentQuerySet:
-        if self.bbox is not None:
-            incidents = incidents.in_bbox(self.bbox)
-        if self.start is not None or self.end is not None:
-            incidents = incidents.between(self.start, self.end)
-        if self.kinds:
-            incidents = incidents.of_kinds(self.kinds)
-        if self.actor:
-            incidents = incidents.involving(self.actor)
-        if self.country:
-            incidents = incidents.in_country(self.country)
-        if self.base is not None:
-            incidents = incidents.targeting(self.base)
-        if self.q:
-            incidents = incidents.search(self.q)
-        if self.min_casualties:
-            incidents = incidents.with_min_casualties(self.min_casualties)
-        return incidents
-
-    @property
-    def only_place_and_kind(self) -> bool:
-        """Whether nothing but the bounding box and the kinds narrows the incidents (what map cells count)."""
-        others = (self.start, self.end, self.actor, self.country, self.base, self.q, self.min_casualties)
-        return all(value is None for value in others)
-
-    def queryset(self, user) -> IncidentQuerySet:
-        """What this user may see of the incidents that match."""
-        return self.apply(Incident.objects.visible_to(user))
+    def parse(self, value: str) -> tuple[float, float, float, float]:
+        parts = value.split(",")
+        if len(parts) not in ((4, 6) if self.allow_3d else (4,)):
+            wanted = "4 or 6" if self.allow_3d else "4"
+            raise forms.ValidationError(f"Give {wanted} comma-separated numbers: minLon,minLat,maxLon,maxLat.")
+        try:
+            numbers = [float(part) for part in parts]
+        except ValueError:
+            raise forms.ValidationError("Every value must be a number.") from None
+        if not all(math.isfinite(n) for n in numbers):
+            raise forms.ValidationError("Every value must be a finite number.")
+        if len(numbers) == 6:  # minLon,minLat,minZ,maxLon,maxLat,maxZ: heights play no part here
+            numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
+        min_lon, min_lat, max_lon, max_lat = numbers
+        if not (-180 <= min_lon <= 180 and -180 <= max_lon <= 180):
+            raise forms.ValidationError("Longitudes must be between -180 and 180.")
+        if not (-90 <= min_lat <= 90 and -90 <= max_lat <= 90):
+            raise forms.ValidationError("Latitudes must be between -90 and 90.")
+        if min_lon > max_lon or min_lat > max_lat:
+            raise forms.ValidationError("The minimum must not exceed the maximum.")
+        return (min_lon, min_lat, max_lon, max_lat)
 
 
-INCIDENT_FILTER_NAMES = {"bbox", "start", "end", "kind", "actor", "country", "base", "q", "min_casualties"}
+class IsoDateField(_Field):
+    def parse(self, value: str) -> dt.date:
+        try:
+            if len(value) != 10:
+                raise ValueError("not YYYY-MM-DD")
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise forms.ValidationError("Give a date as YYYY-MM-DD.") from None
 
 
-def read_incident_filters(reader: QueryReader, *, dates: str = "start_end") -> IncidentFilters:
-    """The incident filters of a request. `dates="datetime"` reads OGC's datetime instead of start/end."""
-    if dates == "datetime":
-        bbox = reader.bbox("bbox", allow_3d=True)
-        start, end = read_datetime(reader)
-    else:
-        bbox = reader.bbox("bbox")
-        start, end = reader.date("start"), reader.date("end")
-        if start and end and start > end:
-            reader.error("end", "The end must not come before the start.")
-    kinds = reader.many("kind")
-    unknown = [kind for kind in kinds if kind not in Kind.values]
-    if unknown:
-        reader.error("kind", f"Unknown kind {unknown[0]!r}; see /api/v1/kinds/ for the codes.")
-    actor = reader.one("actor")
-    if actor is not None and (len(actor) > 100 or not SLUG.fullmatch(actor)):
-        reader.error("actor", "Give an actor's slug, as listed by /api/v1/actors/.")
-        actor = None
-    country = reader.one("country")
-    if country is not None:
-        country = country.upper()
-        if len(country) != 3 or pycountry.countries.get(alpha_3=country) is None:
-            reader.error("country", "Give an ISO 3166-1 alpha-3 country code, such as IRQ or SYR.")
-            country = None
-    base = reader.integer("base", minimum=1, maximum=MAX_ID)
-    q = reader.one("q")
-    if q is not None:
-        q = q.strip()
-        if len(q) > MAX_TEXT:
-            reader.error("q", f"At most {MAX_TEXT} characters.")
-            q = None
-    min_casualties = reader.integer("min_casualties", minimum=0, maximum=MAX_INT)
-    return IncidentFilters(
-        bbox=bbox,
-        start=start,
-        end=end,
-        kinds=tuple(dict.fromkeys(kinds)),
-        actor=actor,
-        country=country,
-        base=base,
-        q=q or None,
-        min_casualties=min_casualties,
-    )
+class WholeNumberField(_Field):
+    def __init__(self, *, minimum: int, maximum: int, **kwargs):
+        self.minimum, self.maximum = minimum, maximum
+        super().__init__(**kwargs)
+
+    def parse(self, value: str) -> int:
+        digits = value.strip()
+        if not re.fullmatch(r"[+-]?[0-9]+", digits):
+            raise forms.ValidationError("Give a whole number.")
+        # Past 30 digits the exact value cannot matter (and Python refuses to parse thousands of them).
+        number = int(digits) if len(digits) <= 30 else (-1 if digits.startswith("-") else 1) * 10**30
+        if number < self.minimum:
+            raise forms.ValidationError(f"Must be at least {self.minimum}.")
+        if number > self.maximum:
+            raise forms.ValidationError(f"Must be at most {self.maximum}.")
+        return number
 
 
-def read_datetime(reader: QueryReader) -> tuple[dt.date | None, dt.date | None]:
+class SlugParamField(_Field):
+    def parse(self, value: str) -> str:
+        if len(value) > 100 or not SLUG.fullmatch(value):
+            raise forms.ValidationError("Give an actor's slug, as listed by /api/v1/actors/.")
+        return value
+
+
+class CountryParamField(_Field):
+    def parse(self, value: str) -> str:
+        code = value.upper()
+        if len(code) != 3 or pycountry.countries.get(alpha_3=code) is None:
+            raise forms.ValidationError("Give an ISO 3166-1 alpha-3 country code, such as IRQ or SYR.")
+        return code
+
+
+class TextParamField(_Field):
+    def parse(self, value: str) -> str | None:
+        text = value.strip()
+        if len(text) > MAX_TEXT:
+            raise forms.ValidationError(f"At most {MAX_TEXT} characters.")
+        return text or None
+
+
+class RepeatedWidget(forms.Widget):
+    """?kind=a&kind=b and ?kind=a,b both work: scripts tend to send the first, forms the second."""
+
+    def value_from_datadict(self, data, files, name):
+        return [part for value in data.getlist(name) for part in value.split(",") if part != ""]
+
+
+class KindsField(_Field):
+    widget = RepeatedWidget
+
+    def to_python(self, value):
+        kinds = list(dict.fromkeys(value or []))
+        unknown = [kind for kind in kinds if kind not in Kind.values]
+        if unknown:
+            raise forms.ValidationError(f"Unknown kind {unknown[0]!r}; see /api/v1/kinds/ for the codes.")
+        return tuple(kinds) or None
+
+
+class IntervalField(_Field):
     """OGC API `datetime`: an instant, or an interval `start/end` where either end may be open (`..` or empty).
 
     Incidents are dated to the day, so a date-time is taken to mean its (UTC) day.
     """
-    value = reader.one("datetime")
-    if value is None:
-        return None, None
-    parts = value.split("/")
-    if len(parts) > 2 or (len(parts) == 2 and parts[0] in ("", "..") and parts[1] in ("", "..")):
-        reader.error("datetime", "Give an instant or an interval start/end (either end may be '..').")
-        return None, None
-    try:
-        days = [None if part in ("", "..") and len(parts) == 2 else _day_of(part) for part in parts]
-    except (ValueError, OverflowError):  # OverflowError: a time zone that moves the day past year 1 or 9999
-        reader.error("datetime", "Give RFC 3339 dates or date-times, such as 2021-03-03 or 2021-03-03T12:00:00Z.")
-        return None, None
-    if len(days) == 1:
-        return days[0], days[0]
-    start, end = days
-    if start and end and start > end:
-        reader.error("datetime", "The end must not come before the start.")
-        return None, None
-    return start, end
+
+    def parse(self, value: str) -> tuple[dt.date | None, dt.date | None]:
+        parts = value.split("/")
+        if len(parts) > 2 or (len(parts) == 2 and parts[0] in ("", "..") and parts[1] in ("", "..")):
+            raise forms.ValidationError("Give an instant or an interval start/end (either end may be '..').")
+        try:
+            days = [None if part in ("", "..") and len(parts) == 2 else _day_of(part) for part in parts]
+        except (ValueError, OverflowError):  # OverflowError: a time zone that moves the day past year 1 or 9999
+            raise forms.ValidationError(
+                "Give RFC 3339 dates or date-times, such as 2021-03-03 or 2021-03-03T12:00:00Z."
+            ) from None
+        if len(days) == 1:
+            return days[0], days[0]
+        start, end = days
+        if start and end and start > end:
+            raise forms.ValidationError("The end must not come before the start.")
+        return start, end
 
 
 def _day_of(text: str) -> dt.date:
@@ -288,6 +270,222 @@ def _day_of(text: str) -> dt.date:
     if moment.tzinfo is not None:
         moment = moment.astimezone(dt.UTC)
     return moment.date()
+
+
+class ParamFilter(django_filters.Filter):
+    """A filter over one query parameter, applied by a QuerySet method and documented by `schema`."""
+
+    def __init__(self, field_class: type[forms.Field], *, schema: dict, many: bool = False, **kwargs):
+        # Keyword arguments other than the filter's own (method, help_text, ...) go to the form field.
+        self.field_class = field_class
+        self.schema, self.many = schema, many
+        super().__init__(**kwargs)
+
+
+class StrictFilterSet(django_filters.FilterSet):
+    """A FilterSet whose problems go to the request's QueryReader, so that every bad parameter of a request,
+    filter or not, is answered in one 400 naming each."""
+
+    @classmethod
+    def parameter_names(cls) -> set[str]:
+        return set(cls.base_filters)
+
+    @classmethod
+    def read(cls, reader: QueryReader, queryset=None):
+        for name, spec in cls.base_filters.items():
+            many = isinstance(spec, ParamFilter) and spec.many
+            if not many and len([v for v in reader.query.getlist(name) if v != ""]) > 1:
+                reader.error(name, "Give this parameter once.")
+        filterset = cls(data=reader.query, queryset=queryset)
+        filterset.form.is_valid()
+        for name, messages in filterset.form.errors.items():
+            if not reader.has_error(name):
+                for message in messages:
+                    reader.error(name, message)
+        return filterset
+
+    @property
+    def values(self) -> dict:
+        """Each filter's validated value, None where it was absent (or refused)."""
+        cleaned = getattr(self.form, "cleaned_data", {})
+        return {name: cleaned.get(name) for name in self.filters}
+
+
+class IncidentFilterForm(forms.Form):
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end and start > end:
+            self.add_error("end", "The end must not come before the start.")
+        return cleaned
+
+
+DATE = {"type": "string", "format": "date"}
+INTEGER = {"type": "integer"}
+STRING = {"type": "string"}
+
+
+class IncidentFilterSet(StrictFilterSet):
+    """The incident filters of /api/v1/incidents/, its clusters, the timeline, links and analytics."""
+
+    bbox = ParamFilter(
+        BBoxField, schema=STRING, method="in_bbox",
+        help_text="minLon,minLat,maxLon,maxLat in WGS 84, e.g. `38,32,44,37`.",
+    )  # fmt: skip
+    start = ParamFilter(IsoDateField, schema=DATE, method="from_day", help_text="First day (inclusive).")
+    end = ParamFilter(IsoDateField, schema=DATE, method="to_day", help_text="Last day (inclusive).")
+    kind = ParamFilter(
+        KindsField, schema={"type": "string", "enum": list(Kind.values)}, many=True, method="of_kinds",
+        help_text="Repeat for several: ?kind=a&kind=b.",
+    )  # fmt: skip
+    actor = ParamFilter(
+        SlugParamField, schema=STRING, method="involving",
+        help_text="An actor's slug: incidents it attacked or was targeted in.",
+    )  # fmt: skip
+    country = ParamFilter(
+        CountryParamField, schema=STRING, method="in_country", help_text="ISO 3166-1 alpha-3, e.g. IRQ."
+    )
+    base = ParamFilter(
+        WholeNumberField, schema=INTEGER, minimum=1, maximum=MAX_ID, method="targeting",
+        help_text="The id of the targeted base.",
+    )  # fmt: skip
+    q = ParamFilter(
+        TextParamField, schema=STRING, method="search",
+        help_text="Text in the title, summary or place name (case-insensitive).",
+    )  # fmt: skip
+    min_casualties = ParamFilter(
+        WholeNumberField, schema=INTEGER, minimum=0, maximum=MAX_INT, method="with_min_casualties",
+        help_text="At least this many casualties (best estimate).",
+    )  # fmt: skip
+
+    class Meta:
+        model = Incident
+        fields: list[str] = []
+        form = IncidentFilterForm
+
+    def in_bbox(self, qs, name, value):
+        return qs.in_bbox(value)
+
+    def from_day(self, qs, name, value):
+        return qs.between(value, None)
+
+    def to_day(self, qs, name, value):
+        return qs.between(None, value)
+
+    def of_kinds(self, qs, name, value):
+        return qs.of_kinds(value)
+
+    def involving(self, qs, name, value):
+        return qs.involving(value)
+
+    def in_country(self, qs, name, value):
+        return qs.in_country(value)
+
+    def targeting(self, qs, name, value):
+        return qs.targeting(value)
+
+    def search(self, qs, name, value):
+        return qs.search(value)
+
+    def with_min_casualties(self, qs, name, value):
+        # 0 casualties at least is every incident.
+        return qs.with_min_casualties(value) if value else qs
+
+
+class OgcIncidentFilterSet(IncidentFilterSet):
+    """The same filters as OGC API – Features names them: `datetime` instead of start and end, and a bbox
+    that may carry heights."""
+
+    bbox = ParamFilter(
+        BBoxField, schema=STRING, allow_3d=True, method="in_bbox",
+        help_text="minLon,minLat,maxLon,maxLat (or with heights, six numbers) in WGS 84.",
+    )  # fmt: skip
+    start = None
+    end = None
+    datetime = ParamFilter(
+        IntervalField, schema=STRING, method="in_interval",
+        help_text="An instant or an interval start/end; either end may be '..'.",
+    )  # fmt: skip
+
+    def in_interval(self, qs, name, value):
+        return qs.between(*value)
+
+
+class BaseFilterSet(StrictFilterSet):
+    """Bases filter as incidents do: the same box and country parameters, through Base's QuerySet."""
+
+    bbox = ParamFilter(
+        BBoxField, schema=STRING, allow_3d=True, method="in_bbox",
+        help_text="minLon,minLat,maxLon,maxLat (or with heights, six numbers) in WGS 84.",
+    )  # fmt: skip
+    country = ParamFilter(
+        CountryParamField, schema=STRING, method="in_country", help_text="ISO 3166-1 alpha-3, e.g. IRQ."
+    )
+
+    class Meta:
+        model = Base
+        fields: list[str] = []
+
+    def in_bbox(self, qs, name, value):
+        return qs.in_bbox(value)
+
+    def in_country(self, qs, name, value):
+        return qs.in_country(value)
+
+
+class OgcBaseFilterSet(BaseFilterSet):
+    # Bases have no time of their own: datetime is read (and so validated) but selects every base.
+    datetime = ParamFilter(IntervalField, schema=STRING, method="any_time", help_text="Accepted; bases are not dated.")
+
+    def any_time(self, qs, name, value):
+        return qs
+
+
+@dataclass(frozen=True)
+class IncidentFilters:
+    """The validated incident filters of one request: what they select, and what the counted cells need."""
+
+    filterset: IncidentFilterSet | None = None
+
+    def _value(self, name: str):
+        return None if self.filterset is None else self.filterset.values.get(name)
+
+    @property
+    def bbox(self) -> tuple[float, float, float, float] | None:
+        return self._value("bbox")
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return self._value("kind") or ()
+
+    @property
+    def active(self) -> bool:
+        """Whether any filter narrows the incidents."""
+        return self.filterset is not None and any(v is not None for v in self.filterset.values.values())
+
+    @property
+    def only_place_and_kind(self) -> bool:
+        """Whether nothing but the bounding box and the kinds narrows the incidents (what map cells count)."""
+        if self.filterset is None:
+            return True
+        return all(v is None for name, v in self.filterset.values.items() if name not in ("bbox", "kind"))
+
+    def apply(self, incidents: IncidentQuerySet) -> IncidentQuerySet:
+        return incidents if self.filterset is None else self.filterset.filter_queryset(incidents)
+
+    def queryset(self, user) -> IncidentQuerySet:
+        """What this user may see of the incidents that match."""
+        return self.apply(Incident.objects.visible_to(user))
+
+
+INCIDENT_FILTER_NAMES = IncidentFilterSet.parameter_names()
+OGC_INCIDENT_FILTER_NAMES = OgcIncidentFilterSet.parameter_names()
+
+
+def read_incident_filters(reader: QueryReader, *, dates: str = "start_end") -> IncidentFilters:
+    """The incident filters of a request. `dates="datetime"` reads OGC's datetime instead of start/end."""
+    filterset_class = OgcIncidentFilterSet if dates == "datetime" else IncidentFilterSet
+    return IncidentFilters(filterset_class.read(reader, Incident.objects.none()))
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,12 @@ from django.conf import settings
 from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, serializers, status, viewsets
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import DjangoModelPermissions, IsAuthenticated
 from rest_framework.response import Response
 
 from api.http import ApiMixin, api_exception_handler
+from api.lists import ListPagination
 from events import importing, tasks
 from events.models import ImportJob, ImportRowError
 
@@ -93,9 +93,8 @@ class ImportUploadSerializer(serializers.Serializer):
         return attrs
 
 
-class ImportPagination(PageNumberPagination):
+class ImportPagination(ListPagination):
     page_size = 50
-    page_size_query_param = "page_size"
     max_page_size = 500
 
 

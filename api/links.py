@@ -8,7 +8,7 @@ from rest_framework.permissions import DjangoModelPermissionsOrAnonReadOnly
 from rest_framework.response import Response
 
 from api import schema
-from api.filters import INCIDENT_FILTER_NAMES, IncidentFilters, read_incident_filters
+from api.filters import INCIDENT_FILTER_NAMES, read_incident_filters
 from api.http import ApiMixin, json_body
 from api.lists import ListPagination
 from api.serializers import LinkInput, LinkSerializer
@@ -35,14 +35,14 @@ class LinkViewSet(ApiMixin, viewsets.GenericViewSet):
     def list(self, request):
         # With incident filters: the links with an incident that matches at either end (the dashboard's
         # escalation chains of a date range), so a client never pages through every link.
-        self.query_parameters = INCIDENT_FILTER_NAMES | {"page", "page_size"}
+        self.query_parameters = INCIDENT_FILTER_NAMES | ListPagination.query_parameters
         reader = self.reader(request)
         filters = read_incident_filters(reader)
         reader.check()
         if early := self.not_modified(request):
             return early
         links = self.get_queryset()
-        if filters != IncidentFilters():
+        if filters.active:
             matching = filters.queryset(request.user).values("id")
             links = links.filter(Q(incident_id__in=matching) | Q(prior_id__in=matching))
         page = self.paginate_queryset(links)

@@ -8,6 +8,7 @@ from rest_framework.permissions import AllowAny, DjangoModelPermissionsOrAnonRea
 from rest_framework.response import Response
 
 from api import schema
+from api.filters import QueryReader
 from api.http import ApiMixin, ApiView, json_body
 from api.serializers import SourceDetailSerializer, SourceSerializer
 from events.models import (
@@ -19,9 +20,38 @@ from posture.models import Actor, Source
 
 
 class ListPagination(PageNumberPagination):
+    """Numbered pages of the plain lists. Their size is `limit`, as on every other list (or `page_size`, its
+    older name here); a larger one is capped at `max_page_size`, and a bad one is a 400 naming it."""
+
     page_size = 100
-    page_size_query_param = "page_size"
     max_page_size = 1000
+    query_parameters = frozenset({"page", "limit", "page_size"})
+
+    def get_page_size(self, request) -> int:
+        reader = QueryReader(request.query_params)
+        given = {
+            name: reader.integer(name, minimum=1, maximum=self.max_page_size, cap=True)
+            for name in ("limit", "page_size")
+            if reader.one(name) is not None
+        }
+        if len(given) > 1:
+            reader.error("limit", "Give limit or page_size, not both.")
+        page = reader.one(self.page_query_param)
+        if page is not None and page != "last" and not (page.isdigit() and int(page) >= 1):
+            reader.error(self.page_query_param, "Give a page number from 1 on.")
+        reader.check()
+        return next((size for size in given.values() if size is not None), self.page_size)
+
+    def get_schema_operation_parameters(self, view):
+        size = {"type": "integer", "minimum": 1, "default": self.page_size}
+        described = f"Items per page; larger values are capped at {self.max_page_size}."
+        return [
+            {"name": "page", "required": False, "in": "query", "description": "A page number, from 1.",
+             "schema": {"type": "integer", "minimum": 1}},
+            {"name": "limit", "required": False, "in": "query", "description": described, "schema": size},
+            {"name": "page_size", "required": False, "in": "query", "description": "The same as limit.",
+             "schema": size},
+        ]  # fmt: skip
 
 
 class ActorSerializer(serializers.ModelSerializer):
@@ -36,7 +66,7 @@ class ActorViewSet(ApiMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = ActorSerializer
     pagination_class = ListPagination
     lookup_value_regex = "[0-9]+"
-    query_parameters = {"page", "page_size"}
+    query_parameters = ListPagination.query_parameters
     versioned = True
 
     def get_queryset(self):
@@ -54,7 +84,7 @@ class SourceViewSet(ApiMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelVie
     permission_classes = [DjangoModelPermissionsOrAnonReadOnly]
     pagination_class = ListPagination
     lookup_value_regex = "[0-9]+"
-    query_parameters = {"page", "page_size"}
+    query_parameters = ListPagination.query_parameters
     versioned = True
 
     def get_queryset(self):

@@ -27,11 +27,11 @@ from api import schema
 from api.bases import BASE_ORDERINGS, BASES, base_page, base_queryset
 from api.features import INCIDENTS, incident_page
 from api.filters import (
-    INCIDENT_FILTER_NAMES,
+    OGC_INCIDENT_FILTER_NAMES,
     ORDERINGS,
+    OgcBaseFilterSet,
     PageRequest,
     QueryReader,
-    read_datetime,
     read_incident_filters,
     read_page,
 )
@@ -45,8 +45,9 @@ from api.http import (
     flatten_errors,
     unexpected_error,
 )
-from api.sql import FeatureSpec, Fragment, Page, feature_collection, feature_page, page_links
+from api.sql import FeatureSpec, Page, feature_collection, feature_page, page_links
 from events.models import Incident
+from events.sql import Fragment
 from ops.routers import read_connection
 from posture.models import Base
 
@@ -110,10 +111,7 @@ def _incident_rows(reader: QueryReader, user) -> QuerySet:
 
 
 def _base_rows(reader: QueryReader, user) -> QuerySet:
-    # Bases have no time of their own: datetime is read (and so validated) but selects every base.
-
-    read_datetime(reader)
-    return base_queryset(reader)
+    return base_queryset(reader, OgcBaseFilterSet)
 
 
 COLLECTIONS = {
@@ -129,7 +127,7 @@ COLLECTIONS = {
         page=incident_page,
         spec=INCIDENTS,
         orderings={"-occurred_on": ORDERINGS["-occurred_on"]},
-        extra_parameters=INCIDENT_FILTER_NAMES - {"start", "end"},
+        extra_parameters=OGC_INCIDENT_FILTER_NAMES - {"bbox", "datetime"},
     ),
     "bases": Collection(
         id="bases",

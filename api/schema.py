@@ -19,7 +19,16 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 
-from api.filters import DEFAULT_LIMIT, DEFAULT_ORDERING, MAX_LIMIT, ORDERINGS
+from api.filters import (
+    DEFAULT_LIMIT,
+    DEFAULT_ORDERING,
+    MAX_LIMIT,
+    ORDERINGS,
+    BaseFilterSet,
+    IncidentFilterSet,
+    OgcIncidentFilterSet,
+    StrictFilterSet,
+)
 from api.http import CSV, GEOJSON, JSON
 from api.serializers import (
     CasualtySerializer,
@@ -103,19 +112,21 @@ WRITE_REFUSED = {
 NOT_MODIFIED = {304: OpenApiResponse(description="Not modified since the ETag / Last-Modified you sent.")}
 
 
-FILTER_PARAMETERS = [
-    OpenApiParameter("bbox", str, description="minLon,minLat,maxLon,maxLat in WGS 84, e.g. `38,32,44,37`."),
-    OpenApiParameter("start", OpenApiTypes.DATE, description="First day (inclusive)."),
-    OpenApiParameter("end", OpenApiTypes.DATE, description="Last day (inclusive)."),
-    OpenApiParameter(
-        "kind", str, many=True, explode=True, enum=Kind.values, description="Repeat for several: ?kind=a&kind=b."
-    ),
-    OpenApiParameter("actor", str, description="An actor's slug: incidents it attacked or was targeted in."),
-    OpenApiParameter("country", str, description="ISO 3166-1 alpha-3, e.g. IRQ."),
-    OpenApiParameter("base", int, description="The id of the targeted base."),
-    OpenApiParameter("q", str, description="Text in the title, summary or place name (case-insensitive)."),
-    OpenApiParameter("min_casualties", int, description="At least this many casualties (best estimate)."),
-]
+def filter_parameters(filterset_class: type[StrictFilterSet]) -> list[OpenApiParameter]:
+    """The OpenAPI parameters of a FilterSet, from its filters' own schema and help text."""
+
+    def parameter(name: str, spec) -> OpenApiParameter:
+        description = spec.extra.get("help_text", "")
+        if spec.many:  # drf-spectacular repeats only basic types: the item's type and its enum
+            return OpenApiParameter(
+                name, str, many=True, explode=True, enum=spec.schema.get("enum"), description=description
+            )
+        return OpenApiParameter(name, spec.schema, description=description)
+
+    return [parameter(name, spec) for name, spec in filterset_class.base_filters.items()]
+
+
+FILTER_PARAMETERS = filter_parameters(IncidentFilterSet)
 PAGE_PARAMETERS = [
     OpenApiParameter("ordering", str, enum=list(ORDERINGS), default=DEFAULT_ORDERING),
     OpenApiParameter(
@@ -427,8 +438,11 @@ class BaseCollectionSchema(serializers.Serializer):
 
 
 BASE_PARAMETERS = [
-    OpenApiParameter("bbox", str, description="minLon,minLat,maxLon,maxLat"),
-    OpenApiParameter("country", str, description="Host country, ISO 3166-1 alpha-3."),
+    *filter_parameters(BaseFilterSet),
+    OpenApiParameter(
+        "limit", int, default=MAX_LIMIT, description=f"Bases per page; larger values are capped at {MAX_LIMIT}."
+    ),
+    OpenApiParameter("cursor", str, description="Opaque; follow the `next` and `prev` links rather than building it."),
 ]
 
 bases = extend_schema_view(
@@ -543,8 +557,7 @@ ogc_items = extend_schema_view(
         "the next link; incidents also take kind, actor, country, base, q and min_casualties.",
         parameters=[
             COLLECTION_ID,
-            OpenApiParameter("bbox", str, description="minLon,minLat,maxLon,maxLat (or 6 numbers with heights)."),
-            OpenApiParameter("datetime", str, description="2021-03-03, 2021-01-01/2021-03-31, 2021-01-01/.."),
+            *[p for p in filter_parameters(OgcIncidentFilterSet) if p.name in ("bbox", "datetime")],
             OpenApiParameter("limit", int, default=100, description=f"At most {MAX_LIMIT} (larger is capped)."),
             OpenApiParameter("cursor", str, description="Opaque; follow the next link."),
             *[p for p in FILTER_PARAMETERS if p.name not in ("bbox", "start", "end")],

@@ -93,7 +93,8 @@ CHANCE_SCHEMA = inline_serializer(
         OpenApiParameter("min_score", float, description="At least this score, 0 to 1."),
         OpenApiParameter("chance", bool, default=False, description="Add the measure against chance."),
         OpenApiParameter("page", int),
-        OpenApiParameter("page_size", int, default=ListPagination.page_size),
+        OpenApiParameter("limit", int, default=ListPagination.page_size),
+        OpenApiParameter("page_size", int, default=ListPagination.page_size, description="The same as limit."),
     ],
     responses={
         200: inline_serializer(
@@ -113,7 +114,8 @@ class SuggestionListView(ApiMixin, GenericAPIView):
     permission_classes = [AllowAny]
     serializer_class = SuggestionSerializer
     pagination_class = ListPagination
-    query_parameters = INCIDENT_FILTER_NAMES | {"window", "within_km", "min_score", "chance", "page", "page_size"}
+    query_parameters = INCIDENT_FILTER_NAMES | {"window", "within_km", "min_score", "chance"}
+    query_parameters |= ListPagination.query_parameters
 
     def get(self, request):
         reader = self.reader(request)

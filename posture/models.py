@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-import datetime as dt
-
 from django.contrib.gis.db import models
+from django.contrib.gis.geos import Polygon
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.core.exceptions import ValidationError
@@ -137,6 +136,15 @@ class Affiliation(models.Model):
         return f"{self.actor} {self.get_relation_display()} {self.related}"
 
 
+class BaseQuerySet(models.QuerySet):
+    def in_bbox(self, bbox: tuple[float, float, float, float]):
+        # Intersects, as incidents test it: for a point the same as "covered by", and planned from statistics.
+        return self.filter(location__intersects=Polygon.from_bbox(bbox))
+
+    def in_country(self, code: str):
+        return self.filter(country=code)
+
+
 class Base(models.Model):
     class Kind(models.TextChoices):
         AIR_BASE = "air_base", "Air base"
@@ -161,6 +169,8 @@ class Base(models.Model):
 
     history = HistoricalRecords(m2m_fields=[users, sources])
 
+    objects = BaseQuerySet.as_manager()
+
     class Meta:
         ordering = ["name"]
         constraints = [country_code_check("country", blank=False), point_in_range("location")]
@@ -172,12 +182,6 @@ class Base(models.Model):
     @property
     def country_name(self) -> str:
         return country_name(self.country)
-
-    def status_on(self, day: dt.date) -> str | None:
-        for period in self.statuses.all():
-            if period.covers(day):
-                return period.status
-        return None
 
 
 class BaseStatus(models.Model):
@@ -209,9 +213,6 @@ class BaseStatus(models.Model):
 
     def __str__(self) -> str:
         return f"{self.base}: {self.get_status_display()} from {self.start_on}"
-
-    def covers(self, day: dt.date) -> bool:
-        return self.start_on <= day and (self.end_on is None or day <= self.end_on)
 
     def clean(self):
         if self.end_on and self.start_on and self.end_on < self.start_on:
