@@ -108,37 +108,25 @@ def raw_feature_sql() -> str:
           WHEN 2 THEN 'week of ' || to_char(i.occurred_on, 'YYYY-MM-DD') ELSE to_char(i.occurred_on, 'YYYY-MM-DD') END,
         'kind', i.kind, 'kind_label', k.label, 'category', k.category, 'title', i.title,
         'place_name', i.place_name, 'country', i.country, 'base', i.base_id, 'base_name', b.name,
-        'attackers', coalesce(inv.attackers, '[]'::json), 'targets', coalesce(inv.targets, '[]'::json),
+        'attackers', to_json(i.attacker_names), 'targets', to_json(i.target_names),
         'attribution', i.attribution, 'casualties_best', i.casualties_best, 'fatalities_best', i.fatalities_best,
         'weapon', i.weapon, 'munitions', i.munitions, 'status', i.status))"""
 
 
-def raw_joins(*, page: bool = False) -> str:
-    """For a page (i a CTE), the involvements of all its rows in one grouped pass; for one row, a lateral."""
-    involved = (
-        """LEFT JOIN (SELECT v.incident_id,
-                            json_agg(a.name ORDER BY a.name) FILTER (WHERE v.role = 'attacker') AS attackers,
-                            json_agg(a.name ORDER BY a.name) FILTER (WHERE v.role = 'target') AS targets
-                     FROM events_involvement v JOIN posture_actor a ON a.id = v.actor_id
-                     WHERE v.incident_id IN (SELECT id FROM i) GROUP BY v.incident_id) inv ON inv.incident_id = i.id"""
-        if page
-        else """LEFT JOIN LATERAL (
-                     SELECT json_agg(a.name ORDER BY a.name) FILTER (WHERE v.role = 'attacker') AS attackers,
-                            json_agg(a.name ORDER BY a.name) FILTER (WHERE v.role = 'target') AS targets
-                         FROM events_involvement v JOIN posture_actor a ON a.id = v.actor_id
-                         WHERE v.incident_id = i.id) inv ON true"""
-    )
+def raw_joins() -> str:
+    """The kinds' labels and the base; attackers and targets are derived columns of the row (migration 0012)."""
     return f"""JOIN (VALUES {kinds_values()}) AS k(code, label, category) ON k.code = i.kind
-      LEFT JOIN posture_base b ON b.id = i.base_id
-      {involved}"""
+      LEFT JOIN posture_base b ON b.id = i.base_id"""
 
 
-def raw_pages(conn, start: dt.date, end: dt.date) -> list[bytes]:
-    """The same pages by hand: one statement per page, keyset on (occurred_on, id), counted on the first."""
+def raw_pages(conn, start: dt.date, end: dt.date, *, pages: int | None = None) -> list[bytes]:
+    """The same pages by hand: one statement per page, keyset on (occurred_on, id), counted on the first;
+    all of them, or the first `pages`."""
     where = """i.status = 'published' AND ST_Intersects(i.location, ST_MakeEnvelope(%s, %s, %s, %s, 4326))
                AND i.occurred_on BETWEEN %s AND %s"""
     columns = """i.id, i.occurred_on, i.date_precision, i.kind, i.title, i.place_name, i.country, i.base_id,
-                 i.attribution, i.casualties_best, i.fatalities_best, i.weapon, i.munitions, i.status, i.location"""
+                 i.attribution, i.casualties_best, i.fatalities_best, i.weapon, i.munitions, i.status, i.location,
+                 i.attacker_names, i.target_names"""
     bodies, after, matched = [], None, None
     while True:
         # The row comparison alone is a filter; the bound on occurred_on lets the index start at the cursor.
@@ -152,13 +140,13 @@ def raw_pages(conn, start: dt.date, end: dt.date) -> list[bytes]:
           SELECT {count}, count(*),
                  coalesce(json_agg({raw_feature_sql()} ORDER BY i.n) FILTER (WHERE i.n <= {PAGE}), '[]')::text,
                  min(i.occurred_on) FILTER (WHERE i.n = {PAGE}), min(i.id) FILTER (WHERE i.n = {PAGE})
-          FROM i {raw_joins(page=True)}"""
+          FROM i {raw_joins()}"""
         params = (*BBOX, start, end, *((after[0], *after) if after else ()))
         params += (matched,) if after else (*BBOX, start, end)
         matched, fetched, features, last_day, last_id = conn.execute(sql, params).fetchone()
         head = {"type": "FeatureCollection", "numberMatched": matched, "numberReturned": min(fetched, PAGE)}
         bodies.append(json.dumps(head).encode()[:-1] + b',"features":' + features.encode() + b"}")
-        if fetched <= PAGE:
+        if fetched <= PAGE or len(bodies) == pages:
             return bodies
         after = (last_day, last_id)
 
