@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import SimpleRouter
 
 from api import ogc
+from api.analytics import BeforeAfterView, DeterrenceView, EscalationView, ResponseLagsView, SurgesView
 from api.bases import BaseCollectionView
 from api.deployments import DeploymentViewSet
 from api.imports import ImportJobViewSet
@@ -28,6 +29,11 @@ v1 = [
     path("bases/", BaseCollectionView.as_view(), name="bases"),
     path("timeline/", TimelineView.as_view(), name="timeline"),
     path("kinds/", KindView.as_view(), name="kinds"),
+    path("analytics/deterrence/", DeterrenceView.as_view(), name="analytics-deterrence"),
+    path("analytics/response-lags/", ResponseLagsView.as_view(), name="analytics-response-lags"),
+    path("analytics/before-after/", BeforeAfterView.as_view(), name="analytics-before-after"),
+    path("analytics/escalation/", EscalationView.as_view(), name="analytics-escalation"),
+    path("analytics/surges/", SurgesView.as_view(), name="analytics-surges"),
     path("links/suggestions/", SuggestionListView.as_view(), name="link-suggestions"),
     path("", include(router.urls)),
 ]

@@ -1,0 +1,408 @@
+"""Cycle analytics under /api/v1/analytics/: deterrence, response lags, before and after, escalation, surges.
+
+The figures are computed by events.analytics; these views read and check the parameters (the incident filters
+and each endpoint's own), answer from the cache while the data are unchanged, and describe the bodies for the
+OpenAPI schema.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.core.cache import cache
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+
+from api import schema
+from api.filters import INCIDENT_FILTER_NAMES, MAX_ID, QueryReader, read_incident_filters
+from api.http import JSON, ApiView
+from api.incidents import INCIDENT_SOURCES
+from events import analytics
+from events.models import Incident, IncidentLink, Kind
+from posture.models import Side
+
+MAX_DAYS = 365  # a year either side: beyond it "before and after" no longer says anything about the incident
+MAX_WINDOW = 365
+CACHE_SECONDS = 6 * 3600  # keyed by the data's last change, so this only bounds unused entries
+
+ANALYTICS_SOURCES = [
+    *INCIDENT_SOURCES,
+    (IncidentLink.history.model._meta.db_table, "history_date"),
+    (Side.history.model._meta.db_table, "history_date"),
+]
+
+
+class AnalyticsView(ApiView):
+    permission_classes = [AllowAny]
+    last_modified_tables = ANALYTICS_SOURCES
+    own_parameters: set[str] = set()
+
+    @property
+    def query_parameters(self) -> set[str]:
+        return INCIDENT_FILTER_NAMES | self.own_parameters
+
+    def get(self, request):
+        reader = self.reader(request)
+        filters = read_incident_filters(reader)
+        options = self.read(reader)
+        reader.check()
+        if early := self.not_modified(request):
+            return early
+        # Analytics read published incidents only, whoever asks (events.analytics).
+        selected = filters.apply(Incident.objects.published())
+        modified = self.last_modified()
+        key = (
+            "analytics:"
+            + hashlib.blake2b(
+                f"{request.path}?{request.GET.urlencode()}@{modified and modified.isoformat()}".encode(), digest_size=16
+            ).hexdigest()
+        )
+        body = cache.get(key)
+        if body is None:
+            body = self.compute(selected, filters, **options)
+            cache.set(key, body, CACHE_SECONDS)
+        return Response(body)
+
+    def read(self, reader: QueryReader) -> dict:
+        return {}
+
+    def compute(self, selected, filters, **options) -> dict:
+        raise NotImplementedError
+
+    @staticmethod
+    def read_incident(reader: QueryReader) -> Incident | None:
+        pk = reader.integer("incident", minimum=1, maximum=MAX_ID)
+        if pk is None:
+            if not reader.has_error("incident"):
+                reader.error("incident", "Required: the id of a published incident.")
+            return None
+        incident = Incident.objects.published().filter(pk=pk).first()
+        if incident is None:
+            reader.error("incident", f"No published incident has the id {pk}.")
+        return incident
+
+    @staticmethod
+    def read_days(reader: QueryReader, name: str, default: int, maximum: int) -> int:
+        value = reader.integer(name, minimum=1, maximum=maximum)
+        return default if value is None else value
+
+
+FIGURE_FIELDS = {
+    "n": serializers.IntegerField(help_text="How many observations the figure rests on."),
+    # Plain strings: a second enum named "status" beside the incidents' would collide in the schema.
+    "status": serializers.CharField(
+        help_text="'ok'; 'insufficient data' below the documented n (then value, low and high are null); "
+        "'not reached' for a median the survival curve never fell to.",
+    ),
+    "value": serializers.FloatField(allow_null=True),
+    "low": serializers.FloatField(allow_null=True, help_text="95% interval; null: insufficient data or unbounded."),
+    "high": serializers.FloatField(allow_null=True, help_text="95% interval; null: insufficient data or unbounded."),
+}
+
+
+def figure_field(name: str, help_text: str = "") -> serializers.Serializer:
+    return inline_serializer(name, FIGURE_FIELDS, help_text=help_text or None)
+
+
+def side_field(name: str, **kwargs) -> serializers.Serializer:
+    return inline_serializer(
+        name,
+        {
+            "key": serializers.CharField(help_text="A side's slug, or actor:<slug> for an actor with no side."),
+            "label": serializers.CharField(),
+        },
+        **kwargs,
+    )
+
+
+class DeterrenceWindowSchema(serializers.Serializer):
+    incident = serializers.IntegerField(help_text="The deterrent action (a strike or a show of force).")
+    kind = serializers.ChoiceField(choices=Kind.choices)
+    occurred_on = serializers.DateField()
+    next_attack = serializers.IntegerField(allow_null=True, help_text="The first attack that ended the window.")
+    next_attack_on = serializers.DateField(allow_null=True)
+    days = serializers.IntegerField(help_text="Days to the next attack, or to the data's last date if censored.")
+    censored = serializers.BooleanField(help_text="The window is still open at the data's last date.")
+
+
+class CurvePointSchema(serializers.Serializer):
+    days = serializers.IntegerField()
+    survival = serializers.FloatField(help_text="Kaplan-Meier S(days): the share of windows still holding.")
+    low = serializers.FloatField()
+    high = serializers.FloatField()
+    at_risk = serializers.IntegerField()
+
+
+class DeterrenceKindSchema(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=Kind.choices)
+    kind_label = serializers.CharField()
+    n = serializers.IntegerField()
+    attacks = serializers.IntegerField(help_text="Windows ended by an attack.")
+    censored = serializers.IntegerField(help_text="Windows still open.")
+    status = serializers.CharField(help_text="'ok', or 'insufficient data'.")
+    median_days = figure_field("AnalyticsMedianDays", "Kaplan-Meier median days, with its 95% CI.")
+    held = inline_serializer(
+        "AnalyticsHeld",
+        {str(days): figure_field(f"AnalyticsHeld{days}") for days in analytics.HELD_DAYS},
+        help_text="Share of windows with no attack within 7, 14 and 30 days, S(t) with its 95% CI.",
+    )
+    curve = CurvePointSchema(many=True, help_text="The survival curve's steps (empty with insufficient data).")
+
+
+class DeterrenceSchema(serializers.Serializer):
+    censored_at = serializers.DateField(allow_null=True, help_text="The data's last date.")
+    unaimed = serializers.IntegerField(help_text="Actions left out for naming no target or no actor.")
+    summary = DeterrenceKindSchema(many=True)
+    windows = DeterrenceWindowSchema(many=True)
+
+
+BIN_FIELDS = {
+    "from": serializers.IntegerField(),
+    "to": serializers.IntegerField(help_text="Inclusive."),
+    "count": serializers.FloatField(),
+}
+
+
+class LagSummarySchema(serializers.Serializer):
+    count = serializers.IntegerField()
+    median = figure_field("AnalyticsLagMedian", "Median lag in days, bootstrap 95% CI.")
+    iqr = figure_field("AnalyticsLagIqr", "Interquartile range: value the width, low and high the quartiles.")
+    method = serializers.CharField(allow_null=True, help_text="How the median's CI was computed.")
+    bins = inline_serializer("AnalyticsLagBin", BIN_FIELDS, many=True)
+
+
+class BaselineSchema(serializers.Serializer):
+    priors = serializers.IntegerField(help_text="Force incidents by the first side on the answering side.")
+    answers = serializers.IntegerField(help_text="Force incidents by the answering side on the first side.")
+    status = serializers.CharField(help_text="'ok', or 'insufficient data'.")
+    verdict = serializers.ChoiceField(choices=["more than chance", "no more than chance", analytics.INSUFFICIENT])
+    p_value = serializers.FloatField(allow_null=True, help_text="Permutation p of answers following priors closely.")
+    observed = inline_serializer(
+        "AnalyticsBaselineObserved",
+        {
+            "mean_capped_lag": serializers.FloatField(),
+            "within_window": serializers.IntegerField(),
+            "median": figure_field("AnalyticsObservedMedian"),
+            "bins": inline_serializer("AnalyticsObservedBin", BIN_FIELDS, many=True),
+        },
+        allow_null=True,
+    )
+    shuffled = inline_serializer(
+        "AnalyticsBaselineShuffled",
+        {
+            "permutations": serializers.IntegerField(),
+            "mean_capped_lag": figure_field("AnalyticsShuffledStatistic"),
+            "within_window": serializers.FloatField(),
+            "median": figure_field("AnalyticsShuffledMedian"),
+            "bins": inline_serializer(
+                "AnalyticsBandBin",
+                {**BIN_FIELDS, "low": serializers.FloatField(), "high": serializers.FloatField()},
+                many=True,
+                help_text="Mean count per bin over the permutations, and the middle 95% (the band).",
+            ),
+        },
+        allow_null=True,
+    )
+
+
+class LagPairSchema(serializers.Serializer):
+    first = side_field("AnalyticsFirstSide", help_text="The side that acted first.")
+    answering = side_field("AnalyticsAnsweringSide", help_text="The side that answered.")
+    links = LagSummarySchema(help_text="From confirmed links.")
+    suggestions = LagSummarySchema(help_text="From suggested links (each answer's best candidate).")
+    baseline = BaselineSchema()
+
+
+class ResponseLagsSchema(serializers.Serializer):
+    window = serializers.IntegerField()
+    bin_days = serializers.IntegerField()
+    pairs_total = serializers.IntegerField()
+    truncated = serializers.BooleanField(
+        help_text=f"Whether pairs beyond the {analytics.MAX_PAIRS} largest were left out."
+    )
+    pairs = LagPairSchema(many=True)
+
+
+WINDOW_FIELDS = {
+    "start": serializers.DateField(),
+    "end": serializers.DateField(),
+    "days": serializers.IntegerField(help_text="Days in the window (cut at the data's first and last dates)."),
+    "attacks": serializers.IntegerField(),
+}
+
+
+class BeforeAfterSchema(serializers.Serializer):
+    incident = serializers.IntegerField()
+    occurred_on = serializers.DateField()
+    days = serializers.IntegerField()
+    attacking_sides = side_field("AnalyticsActingSide", many=True)
+    targeted_sides = side_field("AnalyticsTargetedSide", many=True)
+    before = inline_serializer("AnalyticsWindowBefore", WINDOW_FIELDS)
+    after = inline_serializer("AnalyticsWindowAfter", WINDOW_FIELDS)
+    earlier = inline_serializer("AnalyticsWindowEarlier", WINDOW_FIELDS, help_text="The 4 x days before `before`.")
+    rate_ratio = figure_field("AnalyticsRateRatio", "Attacks per day after over before, exact 95% CI.")
+    spike_before = serializers.BooleanField(allow_null=True, help_text="Null when the data are too short to tell.")
+    warnings = serializers.ListField(child=serializers.CharField())
+
+
+class EscalationStepSchema(serializers.Serializer):
+    incident = serializers.IntegerField()
+    occurred_on = serializers.DateField()
+    kind = serializers.ChoiceField(choices=Kind.choices)
+    kind_label = serializers.CharField()
+    title = serializers.CharField()
+    base = serializers.IntegerField(allow_null=True)
+    base_name = serializers.CharField(allow_null=True)
+    casualties_best = serializers.IntegerField()
+    fatalities_best = serializers.IntegerField()
+    level = serializers.IntegerField(min_value=0, max_value=max(analytics.LEVELS))
+    level_label = serializers.CharField()
+    answers = serializers.ListField(child=serializers.IntegerField(), help_text="The chain's steps it answers.")
+    change = serializers.ChoiceField(choices=["up", "down", "same"], allow_null=True)
+    flags = serializers.ListField(
+        child=serializers.ChoiceField(
+            choices=[
+                "first_kind_in_chain",
+                "first_fatality_in_chain",
+                "first_kind_at_base",
+                "first_fatality_at_base",
+                "first_kind_in_dyad",
+                "new_high",
+            ]
+        )
+    )
+    notes = serializers.ListField(child=serializers.CharField())
+
+
+class EscalationSchema(serializers.Serializer):
+    incident = serializers.IntegerField()
+    ladder = inline_serializer(
+        "AnalyticsLevel", {"level": serializers.IntegerField(), "label": serializers.CharField()}, many=True
+    )
+    n = serializers.IntegerField()
+    up = serializers.IntegerField()
+    down = serializers.IntegerField()
+    same = serializers.IntegerField()
+    highest = serializers.IntegerField(allow_null=True)
+    steps = EscalationStepSchema(many=True)
+
+
+class SurgeSchema(serializers.Serializer):
+    scope = serializers.ChoiceField(choices=["side", "base"])
+    key = serializers.CharField(help_text="A side key, or a base's id.")
+    label = serializers.CharField()
+    week = serializers.DateField(help_text="Monday of the ISO week.")
+    week_end = serializers.DateField()
+    count = serializers.IntegerField()
+    previous_weeks = serializers.IntegerField()
+    previous_mean = serializers.FloatField()
+    ratio = figure_field("AnalyticsSurgeRatio", "The week over the previous weeks' mean, exact 95% CI.")
+
+
+class SurgesSchema(serializers.Serializer):
+    rule = serializers.CharField()
+    n = serializers.IntegerField()
+    surges = SurgeSchema(many=True)
+
+
+INCIDENT = OpenApiParameter("incident", int, required=True, description="The id of a published incident.")
+
+
+def analytics_schema(summary: str, description: str, body, parameters=()) -> callable:
+    return extend_schema_view(
+        get=extend_schema(
+            summary=summary,
+            description=description,
+            parameters=[*schema.FILTER_PARAMETERS, *parameters],
+            responses={(200, JSON): body, **schema.NOT_MODIFIED, **schema.BAD_REQUEST},
+        )
+    )
+
+
+@analytics_schema(
+    "How long deterrent actions held",
+    "Each strike or show of force (matching the filters) with the days to the next attack by a side it targeted "
+    "on a side that carried it out, censored at the data's last date; per kind, the Kaplan-Meier curve, the "
+    f"median days and the share of windows that held 7, 14 and 30 days (below {analytics.MIN_WINDOWS} windows: "
+    "insufficient data).",
+    DeterrenceSchema,
+)
+class DeterrenceView(AnalyticsView):
+    def compute(self, selected, filters):
+        return analytics.deterrence(selected)
+
+
+@analytics_schema(
+    "Lags from an attack to its answer, per pair of sides",
+    "From confirmed links and from suggestions separately (the filters apply to the answer): count, median with "
+    f"a bootstrap 95% CI and IQR (below {analytics.MIN_LAGS} lags: insufficient data), histogram bins; beside "
+    "them the shuffled-date baseline and its verdict.",
+    ResponseLagsSchema,
+    [OpenApiParameter("window", int, default=30, description=f"Days, 1 to {MAX_WINDOW}: histogram and baseline.")],
+)
+class ResponseLagsView(AnalyticsView):
+    own_parameters = {"window"}
+
+    def read(self, reader):
+        return {"window": self.read_days(reader, "window", 30, MAX_WINDOW)}
+
+    def compute(self, selected, filters, window):
+        return analytics.response_lags(selected, window=window)
+
+
+@analytics_schema(
+    "Attacks before and after an incident",
+    "Attacks by the incident's targeted sides on its attacking sides (of the filters' kinds if given) in the "
+    "`days` before and after it, the rate ratio with an exact 95% CI (conditional binomial; below "
+    f"{analytics.MIN_BEFORE_AFTER} attacks in all: insufficient data), and a warning when the window before "
+    "was a spike.",
+    BeforeAfterSchema,
+    [INCIDENT, OpenApiParameter("days", int, default=14, description=f"1 to {MAX_DAYS}.")],
+)
+class BeforeAfterView(AnalyticsView):
+    own_parameters = {"incident", "days"}
+
+    def read(self, reader):
+        return {"incident": self.read_incident(reader), "days": self.read_days(reader, "days", 14, MAX_DAYS)}
+
+    def compute(self, selected, filters, incident, days):
+        return analytics.before_after(incident, selected, days=days, chose_kinds=bool(filters.kinds))
+
+
+@analytics_schema(
+    "An incident's chain on the severity ladder",
+    "The escalation chain (through published incidents) in date order, the steps matching the filters, each on "
+    "the ordinal ladder in `ladder` from its kind and casualties, against the steps it answers, with "
+    "first-of-kind flags.",
+    EscalationSchema,
+    [INCIDENT],
+)
+class EscalationView(AnalyticsView):
+    own_parameters = {"incident"}
+
+    def read(self, reader):
+        return {"incident": self.read_incident(reader)}
+
+    def compute(self, selected, filters, incident):
+        return analytics.escalation(incident, selected)
+
+
+@analytics_schema(
+    "Surge weeks per side and per base",
+    f"ISO weeks in which a side's force incidents (as attacker), or a base's (as target), numbered at least "
+    f"{analytics.SURGE_MIN_COUNT} and {analytics.SURGE_FACTOR} times the mean of the previous "
+    f"{analytics.SURGE_WEEKS} weeks (ACLED's rule), with the ratio's exact 95% CI.",
+    SurgesSchema,
+    [OpenApiParameter("scope", str, enum=["side", "base"], description="Only sides, or only bases.")],
+)
+class SurgesView(AnalyticsView):
+    own_parameters = {"scope"}
+
+    def read(self, reader):
+        return {"scope": reader.choice("scope", ["side", "base"])}
+
+    def compute(self, selected, filters, scope):
+        found = analytics.surges(selected, scope=scope, chose_kinds=bool(filters.kinds))
+        return {"rule": analytics.SURGE_RULE, "n": len(found), "surges": [surge.as_dict() for surge in found]}

@@ -1,0 +1,289 @@
+"""Cycle analytics through the API: the seed's figures, planted data with known answers, and bad input."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from lifelines import KaplanMeierFitter
+from lifelines.utils import median_survival_times
+
+from bench import planted as planting
+from events import analytics
+from events.models import Incident, IncidentLink, Involvement
+from posture.models import Actor
+
+from .factories import ActorFactory, BaseFactory, IncidentFactory, InvolvementFactory
+
+pytestmark = pytest.mark.django_db
+
+API = "/api/v1/analytics"
+
+
+@pytest.fixture
+def seed():
+    call_command("load_seed")
+    return {incident.occurred_on.isoformat() + " " + incident.kind: incident for incident in Incident.objects.all()}
+
+
+def get(client, path: str, **params):
+    response = client.get(f"{API}/{path}/", params)
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def test_on_the_seed_the_february_strike_held_six_days_the_january_one_five_and_the_march_overflight_is_open(
+    client, seed
+):
+    body = get(client, "deterrence")
+
+    windows = {w["incident"]: w for w in body["windows"]}
+    abu_kamal = windows[seed["2021-02-25 air_strike"].pk]
+    assert (abu_kamal["days"], abu_kamal["censored"]) == (6, False)
+    assert abu_kamal["next_attack"] == seed["2021-03-03 rocket_attack"].pk
+    soleimani = windows[seed["2020-01-03 drone_strike"].pk]
+    assert (soleimani["days"], soleimani["censored"]) == (5, False)
+    assert soleimani["next_attack"] == seed["2020-01-08 ballistic_missile_strike"].pk
+    overflight = windows[seed["2021-03-07 show_of_force"].pk]
+    assert (overflight["next_attack"], overflight["censored"], overflight["days"]) == (None, True, 0)
+    assert body["censored_at"] == "2021-03-07"
+    # The January 2021 overflight was answered by the Erbil rockets, 19 days on.
+    assert windows[seed["2021-01-27 show_of_force"].pk]["days"] == 19
+    # Three strikes and two overflights: too few for a median, said so instead of a number.
+    summary = {s["kind"]: s for s in body["summary"]}
+    assert {kind: s["n"] for kind, s in summary.items()} == {"air_strike": 3, "drone_strike": 1, "show_of_force": 2}
+    for kind in summary.values():
+        assert kind["status"] == "insufficient data"
+        assert kind["median_days"] == {"n": kind["n"], "status": "insufficient data", "value": None, "low": None,
+                                       "high": None}  # fmt: skip
+        assert kind["curve"] == []
+
+
+def test_on_the_seed_before_and_after_the_february_strike_counts_the_militias_attacks_on_us_forces(client, seed):
+    strike = seed["2021-02-25 air_strike"]
+
+    body = get(client, "before-after", incident=strike.pk, days=14)
+
+    assert body["before"] == {"start": "2021-02-11", "end": "2021-02-24", "days": 14, "attacks": 1}  # Erbil
+    # The data end on 7 March, so the window after is cut to 10 days; it holds the Ayn al-Asad rockets.
+    assert body["after"] == {"start": "2021-02-26", "end": "2021-03-07", "days": 10, "attacks": 1}
+    assert body["rate_ratio"]["status"] == "insufficient data"
+    assert body["rate_ratio"]["n"] == 2
+    assert [side["key"] for side in body["targeted_sides"]] == ["iran-and-aligned"]
+    assert any("cut to 10" in warning for warning in body["warnings"])
+
+
+def test_on_the_seed_the_january_2020_chain_climbs_the_ladder_and_flags_the_first_ballistic_missile(client, seed):
+    missiles = seed["2020-01-08 ballistic_missile_strike"]
+
+    body = get(client, "escalation", incident=missiles.pk)
+
+    steps = body["steps"]
+    assert [s["kind"] for s in steps] == ["rocket_attack", "air_strike", "drone_strike", "ballistic_missile_strike"]
+    # K-1: a contractor killed (4); the US strikes: 25 killed (5); Soleimani: 10 killed (5); the missiles: TBI (3).
+    assert [s["level"] for s in steps] == [4, 5, 5, 3]
+    assert [s["change"] for s in steps] == [None, "up", "same", "down"]
+    # The seed starts at K-1, so its first rocket attack and death there are the first the data know.
+    assert steps[0]["flags"] == [
+        "first_fatality_in_chain", "first_kind_at_base", "first_fatality_at_base", "first_kind_in_dyad"
+    ]  # fmt: skip
+    assert {"first_kind_in_chain", "first_kind_at_base", "first_kind_in_dyad"} <= set(steps[3]["flags"])
+    assert "first ballistic missile strike against Ayn al-Asad Air Base" in steps[3]["notes"]
+    assert steps[3]["answers"] == [seed["2020-01-03 drone_strike"].pk]
+    assert (body["n"], body["up"], body["down"], body["same"], body["highest"]) == (4, 1, 1, 1, 5)
+    assert [level["level"] for level in body["ladder"]] == [0, 1, 2, 3, 4, 5]
+
+
+def test_drafts_never_shape_an_answer(client, editor_api, seed):
+    strike = seed["2021-02-25 air_strike"]
+    # A draft attack the day after the strike would end its window at one day if it counted.
+    draft = IncidentFactory(occurred_on=dt.date(2021, 2, 26), kind="rocket_attack", status=Incident.Status.DRAFT)
+    militias, us = Actor.objects.get(slug="iran-backed-iraqi-militias"), Actor.objects.get(slug="united-states")
+    InvolvementFactory(incident=draft, actor=militias, role=Involvement.Role.ATTACKER)
+    InvolvementFactory(incident=draft, actor=us, role=Involvement.Role.TARGET)
+
+    for api in (client, editor_api):
+        windows = {w["incident"]: w for w in get(api, "deterrence")["windows"]}
+        assert windows[strike.pk]["days"] == 6
+        refused = api.get(f"{API}/before-after/", {"incident": draft.pk})
+        assert refused.status_code == 400
+        assert "incident" in refused.json()["errors"]
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "parameter"),
+    [
+        ("before-after", {}, "incident"),
+        ("before-after", {"incident": "999999"}, "incident"),
+        ("before-after", {"incident": "abc"}, "incident"),
+        ("before-after", {"incident": "{id}", "days": "0"}, "days"),
+        ("before-after", {"incident": "{id}", "days": "-3"}, "days"),
+        ("before-after", {"incident": "{id}", "days": "100000"}, "days"),
+        ("before-after", {"incident": "{id}", "days": "1" * 400}, "days"),
+        ("escalation", {"incident": "0"}, "incident"),
+        ("escalation", {"incident": "99999999999999999999999"}, "incident"),
+        ("response-lags", {"window": "0"}, "window"),
+        ("response-lags", {"window": "366"}, "window"),
+        ("response-lags", {"window": "a week"}, "window"),
+        ("surges", {"scope": "country"}, "scope"),
+        ("deterrence", {"days": "14"}, "days"),
+        ("deterrence", {"kind": "bombing"}, "kind"),
+        ("surges", {"start": "2021-03-01", "end": "2021-01-01"}, "end"),
+    ],
+)
+def test_bad_input_is_a_400_naming_the_parameter(client, path, params, parameter):
+    incident = IncidentFactory()
+    params = {name: value.replace("{id}", str(incident.pk)) for name, value in params.items()}
+
+    response = client.get(f"{API}/{path}/", params)
+
+    assert response.status_code == 400, response.content
+    assert list(response.json()["errors"]) == [parameter]
+
+
+def side_actor(slug: str):
+    from posture.models import Side
+
+    side = Side.objects.create(name=slug.title(), slug=slug)
+    return ActorFactory(slug=f"{slug}-actor", side=side)
+
+
+def attack(day: dt.date, attacker, target, *, kind="rocket_attack", base=None) -> Incident:
+    incident = IncidentFactory(occurred_on=day, kind=kind, base=base, status=Incident.Status.PUBLISHED)
+    InvolvementFactory(incident=incident, actor=attacker, role=Involvement.Role.ATTACKER)
+    InvolvementFactory(incident=incident, actor=target, role=Involvement.Role.TARGET)
+    return incident
+
+
+def test_a_week_with_twice_the_mean_of_the_previous_four_is_a_surge_for_the_side_and_the_base(client):
+    militia, us = side_actor("militia"), side_actor("us")
+    tower = BaseFactory(name="Tower 22")
+    monday = dt.date(2024, 1, 1)
+    # One attack a week for six weeks, then four in the seventh (4 >= 2 x 1): a surge; three in the eighth is
+    # not (the mean of the four before it is 1.75).
+    for week in range(6):
+        attack(monday + dt.timedelta(weeks=week), militia, us, base=tower)
+    for day in range(4):
+        attack(monday + dt.timedelta(weeks=6, days=day), militia, us, base=tower)
+    for day in range(3):
+        attack(monday + dt.timedelta(weeks=7, days=day), militia, us, base=tower)
+
+    body = get(client, "surges")
+
+    found = [(s["scope"], s["label"], s["week"], s["count"], s["previous_mean"]) for s in body["surges"]]
+    assert found == [
+        ("base", "Tower 22", "2024-02-12", 4, 1.0),
+        ("side", "Militia", "2024-02-12", 4, 1.0),
+    ]
+    ratio = body["surges"][0]["ratio"]
+    assert ratio["value"] == 4.0
+    assert ratio["low"] < 4.0 < ratio["high"]
+    assert ratio["n"] == 8
+    assert [s["scope"] for s in get(client, "surges", scope="base")["surges"]] == ["base"]
+    # Filtered to the first five weeks there is nothing to surge against.
+    assert get(client, "surges", end="2024-02-04")["surges"] == []
+
+
+def load_planted(planted) -> dict[str, int]:
+    ids = planting.load(planted)
+    # As autovacuum would after a load: the planner's statistics otherwise still say the tables are empty.
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE events_incident, events_involvement, events_incidentlink")
+    return ids
+
+
+@pytest.fixture
+def planted_cycles():
+    planted = planting.generate(seed=7)
+    ids = load_planted(planted)
+    by_key = {incident.key: incident for incident in planted.incidents}
+    from posture.models import Source
+
+    source = Source.objects.get(publisher="Planted")
+    links = IncidentLink.objects.bulk_create(
+        IncidentLink(incident_id=ids[child], prior_id=ids[parent], relation="response_to", asserted_by="planted")
+        for child, parent in planted.parents.items()
+    )
+    IncidentLink.sources.through.objects.bulk_create(
+        IncidentLink.sources.through(incidentlink_id=link.pk, source_id=source.pk) for link in links
+    )
+    return planted, ids, by_key
+
+
+def test_on_planted_cycles_the_ci_of_the_lag_median_covers_the_planted_median(client, planted_cycles):
+    planted, _, _ = planted_cycles
+
+    body = get(client, "response-lags", window=30)
+
+    pairs = {(p["first"]["key"], p["answering"]["key"]): p for p in body["pairs"]}
+    a_to_b = pairs[("planted-a", "planted-b")]
+    median = a_to_b["links"]["median"]
+    assert median["status"] == "ok"
+    assert a_to_b["links"]["count"] == sum(1 for c, p in planted.parents.items() if c.startswith("b"))
+    assert median["low"] <= planted.lag_median() <= median["high"]
+    assert sum(b["count"] for b in a_to_b["links"]["bins"]) == a_to_b["links"]["count"]
+    # Answers that follow attacks are more than chance, and the unrelated sides are never paired with them.
+    assert a_to_b["baseline"]["verdict"] == "more than chance"
+    assert ("planted-a", "planted-c") not in pairs
+
+
+def planted_windows(planted) -> tuple[list[int], list[bool]]:
+    """The deterrence windows computed by hand from the planted incidents: A's air strikes until B's next
+    attack (a rocket attack) on A, censored at the last day."""
+    last = max(i.day for i in planted.incidents)
+    b_days = sorted(i.day for i in planted.incidents if i.side == "b")
+    days, observed = [], []
+    for strike in (i for i in planted.incidents if i.side == "a"):
+        later = [d for d in b_days if d > strike.day]
+        days.append((later[0] if later else last) - strike.day)
+        observed.append(bool(later))
+    return days, observed
+
+
+def test_on_planted_data_the_kaplan_meier_median_is_lifelines_on_the_planted_windows(client, planted_cycles):
+    planted, _, _ = planted_cycles
+    days, observed = planted_windows(planted)
+    direct = KaplanMeierFitter().fit(days, observed)
+    direct_ci = median_survival_times(direct.confidence_interval_).iloc[0]
+
+    body = get(client, "deterrence")
+
+    strikes = next(s for s in body["summary"] if s["kind"] == "air_strike")
+    assert (strikes["n"], strikes["attacks"]) == (len(days), sum(observed))
+    assert strikes["median_days"]["value"] == direct.median_survival_time_
+    assert (strikes["median_days"]["low"], strikes["median_days"]["high"]) == tuple(direct_ci)
+    assert strikes["held"]["7"]["value"] == pytest.approx(float(direct.predict(7)), abs=1e-4)
+    assert sorted(w["days"] for w in body["windows"]) == sorted(days)
+
+
+def test_with_independent_streams_the_baseline_says_no_more_than_chance_nine_times_in_ten(client):
+    verdicts = []
+    for seed in range(1, 21):
+        with connection.cursor() as cursor:  # the last seed's data, gone at once (a delete would write history)
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("TRUNCATE events_incident CASCADE")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        load_planted(planting.generate(seed=seed, answers=False))
+        pairs = get(client, "response-lags")["pairs"]
+        assert len(pairs) == 4  # a and b both ways, c and d both ways
+        verdicts += [pair["baseline"]["verdict"] for pair in pairs]
+
+    share = verdicts.count("no more than chance") / len(verdicts)
+    assert share >= 0.9, verdicts
+
+
+def test_the_bootstrap_median_ci_and_the_rate_ratio_on_known_numbers():
+    # The issue's example: 5 attacks after, 2 before, over equal windows.
+    ratio = analytics.rate_ratio(5, 2, days_after=14, days_before=14)
+    assert ratio["value"] == 2.5
+    assert ratio["low"] == pytest.approx(0.409, abs=0.001)
+    assert ratio["high"] == pytest.approx(26.3, abs=0.1)
+    # No attacks before: the ratio is unbounded above, and its lower bound still says something.
+    unbounded = analytics.rate_ratio(6, 0, days_after=14, days_before=14)
+    assert (unbounded["value"], unbounded["high"]) == (None, None)
+    assert unbounded["low"] > 1
+    low, high, _ = analytics.median_ci(np.arange(1, 101, dtype=float))
+    assert low < 50.5 < high
