@@ -325,6 +325,14 @@ INTEGER = {"type": "integer"}
 STRING = {"type": "string"}
 
 
+def bbox_with_heights() -> ParamFilter:
+    """OGC's bbox, which may carry heights (ignored), as the OGC items and the bases take it."""
+    return ParamFilter(
+        BBoxField, schema=STRING, allow_3d=True, method="in_bbox",
+        help_text="minLon,minLat,maxLon,maxLat (or with heights, six numbers) in WGS 84.",
+    )  # fmt: skip
+
+
 class IncidentFilterSet(StrictFilterSet):
     """The incident filters of /api/v1/incidents/, its clusters, the timeline, links and analytics."""
 
@@ -396,10 +404,7 @@ class OgcIncidentFilterSet(IncidentFilterSet):
     """The same filters as OGC API – Features names them: `datetime` instead of start and end, and a bbox
     that may carry heights."""
 
-    bbox = ParamFilter(
-        BBoxField, schema=STRING, allow_3d=True, method="in_bbox",
-        help_text="minLon,minLat,maxLon,maxLat (or with heights, six numbers) in WGS 84.",
-    )  # fmt: skip
+    bbox = bbox_with_heights()
     start = None
     end = None
     datetime = ParamFilter(
@@ -414,10 +419,7 @@ class OgcIncidentFilterSet(IncidentFilterSet):
 class BaseFilterSet(StrictFilterSet):
     """Bases filter as incidents do: the same box and country parameters, through Base's QuerySet."""
 
-    bbox = ParamFilter(
-        BBoxField, schema=STRING, allow_3d=True, method="in_bbox",
-        help_text="minLon,minLat,maxLon,maxLat (or with heights, six numbers) in WGS 84.",
-    )  # fmt: skip
+    bbox = bbox_with_heights()
     country = ParamFilter(
         CountryParamField, schema=STRING, method="in_country", help_text="ISO 3166-1 alpha-3, e.g. IRQ."
     )

@@ -25,17 +25,14 @@ import datetime as dt
 import http.client
 import json
 import os
-import secrets
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
-from urllib.parse import quote
 
 from . import synthetic
-from .api_bench import BBOX, PAGE, YEAR, raw_pages, summary
-from .load import PG_PORT, ROOT, SOCKETS, free_port, serve
+from .api_bench import BBOX, PAGE, YEAR, interleaved, raw_pages
+from .load import ROOT, SOCKETS, free_port, production_env, serve
 
 RESULTS = ROOT / "bench" / "results"
 TARGETS = {"detail/healthz": 1.5, "page/raw": 1.1}
@@ -68,21 +65,6 @@ class Client:
         return body
 
 
-def timed(variants: dict[str, tuple], warmup: int) -> dict[str, dict]:
-    """Each variant's callable, in turns, so that a disturbance of the machine falls on all of them alike."""
-    for call, _ in variants.values():
-        for _ in range(warmup):
-            call()
-    samples: dict[str, list[float]] = {name: [] for name in variants}
-    for turn in range(max(runs for _, runs in variants.values())):
-        for name, (call, runs) in variants.items():
-            if turn < runs:
-                started = time.perf_counter()
-                call()
-                samples[name].append((time.perf_counter() - started) * 1000)
-    return {name: summary(values) for name, values in samples.items()}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=int(os.environ.get("BENCH_N", 1_000_000)))
@@ -99,23 +81,16 @@ def main() -> None:
     start, end = dt.date(YEAR, 1, 1), dt.date(YEAR, 12, 31)
 
     workdir = Path(tempfile.mkdtemp(prefix="posture-http-bench-"))
-    bind = f"127.0.0.1:{free_port()}"
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(workdir),
-        "DJANGO_ENV": "production",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "DATABASE_URL": f"postgis://posture@{quote(str(SOCKETS), safe='')}:{PG_PORT}/{args.database}",
-        "REDIS_URL": f"unix://{SOCKETS}/redis.sock?db=9",
-        "RESPONSE_CACHE": "false",
-        "STATIC_ROOT": str(workdir / "static"),
-        "MAP_TILE_URL": "",
-        "API_ANON_RATE": "",
-        "GUNICORN_BIND": bind,
-        "GUNICORN_ACCESS_LOG": "",
-        "LOG_LEVEL": "WARNING",
-    }
+    port = free_port()
+    bind = f"127.0.0.1:{port}"
+    env = production_env(
+        args.database,
+        workdir,
+        port,
+        REDIS_URL=f"unix://{SOCKETS}/redis.sock?db=9",
+        RESPONSE_CACHE="false",
+        API_ANON_RATE="",
+    )
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--no-input", "-v", "0"], env=env, cwd=ROOT, check=True
     )
@@ -129,14 +104,14 @@ def main() -> None:
         assert ours["features"] == json.loads(raw_first)["features"], "the page and the raw SQL differ"
         print(f"page: {ours['numberReturned']:,} of {ours['numberMatched']:,} features; detail: incident {pk}")
         results = {
-            "1": timed(
+            "1": interleaved(
                 {
                     "healthz": (lambda: client.get("/healthz"), args.runs),
                     "detail": (lambda: client.get(f"/api/v1/incidents/{pk}/"), args.runs),
                 },
                 warmup=20,
             ),
-            "2": timed(
+            "2": interleaved(
                 {
                     "page": (lambda: client.get(page_url), args.page_runs),
                     "raw": (lambda: raw_pages(raw, start, end, pages=1), args.page_runs),

@@ -59,6 +59,25 @@ def pick_targets(database: str) -> tuple[str, int]:
     return str(year), incident
 
 
+def production_env(database: str, workdir: Path, port: int, **overrides: str) -> dict[str, str]:
+    """The environment of a production gunicorn on 127.0.0.1:`port` against `database` of the private
+    cluster, with its home and static files in `workdir`."""
+    return {
+        "PATH": os.environ["PATH"],
+        "HOME": str(workdir),
+        "DJANGO_ENV": "production",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "DATABASE_URL": f"postgis://posture@{quote(str(SOCKETS), safe='')}:{PG_PORT}/{database}",
+        "STATIC_ROOT": str(workdir / "static"),
+        "MAP_TILE_URL": "",
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_ACCESS_LOG": "",
+        "LOG_LEVEL": "WARNING",
+        **overrides,
+    }
+
+
 def serve(env: dict[str, str], log: Path) -> subprocess.Popen:
     with open(log, "wb") as out:
         server = subprocess.Popen(
@@ -116,21 +135,13 @@ def main() -> None:
     year, incident = pick_targets(args.database)
     workdir = Path(tempfile.mkdtemp(prefix="posture-load-"))
     port = free_port()
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(workdir),
-        "DJANGO_ENV": "production",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "DATABASE_URL": f"postgis://posture@{quote(str(SOCKETS), safe='')}:{PG_PORT}/{args.database}",
-        "REDIS_URL": os.environ.get("LOAD_REDIS_URL", f"unix://{SOCKETS}/redis.sock?db=6"),
-        "STATIC_ROOT": str(workdir / "static"),
-        "MAP_TILE_URL": "",
-        "API_ANON_RATE": args.rate,
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "GUNICORN_ACCESS_LOG": "",
-        "LOG_LEVEL": "WARNING",
-    }
+    env = production_env(
+        args.database,
+        workdir,
+        port,
+        REDIS_URL=os.environ.get("LOAD_REDIS_URL", f"unix://{SOCKETS}/redis.sock?db=6"),
+        API_ANON_RATE=args.rate,
+    )
     if args.workers:
         env["WEB_CONCURRENCY"] = str(args.workers)
     subprocess.run(
