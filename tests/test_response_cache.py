@@ -17,6 +17,7 @@ from django.core.cache import caches
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from api.caching import LOCAL
 from events import tasks
 from events.models import ImportJob, Incident
 
@@ -27,6 +28,12 @@ from .factories import BaseFactory, IncidentFactory, SourceFactory
 pytestmark = pytest.mark.django_db(transaction=True)
 
 URL = "/api/v1/incidents/?limit=100"
+
+
+@pytest.fixture(autouse=True)
+def _no_local_copies():
+    """Each test starts with this process holding no copies of its own (another process would not)."""
+    LOCAL.clear()
 
 
 def titles(response) -> list[str]:
@@ -58,6 +65,16 @@ class TestSharing:
         for header in ("Content-Type", "ETag", "Last-Modified", "Vary"):
             assert (header, again[header]) == (header, first[header])
         assert titles(again) == ["Rockets on Ayn al-Asad"]
+
+    def test_another_process_gets_the_copy_in_redis(self, client_factory):
+        IncidentFactory(title="Rockets on Ayn al-Asad")
+        first, _ = fetch(client_factory())
+        LOCAL.clear()  # as in another web process
+
+        again, queries = fetch(client_factory())
+
+        assert queries == []
+        assert again.content == first.content
 
     @pytest.mark.parametrize(
         "url",
@@ -312,6 +329,7 @@ class TestEncodings:
 
 class TestRedisDown:
     def test_answers_are_computed_as_without_the_cache(self, client, settings, tmp_path):
+        settings.RESPONSE_CACHE_LOCAL_BYTES = 0  # what Redis alone does
         settings.CACHES = {
             **settings.CACHES,
             settings.RESPONSE_CACHE_ALIAS: {
@@ -330,6 +348,7 @@ class TestRedisDown:
 
     def test_entries_over_the_size_limit_are_not_stored(self, client, settings):
         settings.RESPONSE_CACHE_MAX_BYTES = 100
+        settings.RESPONSE_CACHE_LOCAL_BYTES = 0
         IncidentFactory()
         client.get(URL)
 
