@@ -74,6 +74,7 @@ CHANCE_SCHEMA = inline_serializer(
         "incidents": serializers.IntegerField(),
         "min_pairs": serializers.IntegerField(),
     },
+    required=False,  # only with chance=true
 )
 
 

@@ -130,10 +130,11 @@ def generate(
     return Planted(incidents, lag_scale, days, answers)
 
 
-def load(planted: Planted) -> dict[str, int]:
+def load(planted: Planted, *, dataset: str = DATASET) -> dict[str, int]:
     """Write the planted incidents into the current database, published, each side's attackers and targets
-    an actor of a Side "planted-<x>"; returns incident key -> id. Sides come from the triggers, as for any
-    write; suggestions are left to the caller (events.cycles.refresh_suggestions)."""
+    an actor of a Side "planted-<x>", under `dataset` (several generations can sit side by side); returns
+    incident key -> id. Sides come from the triggers, as for any write; suggestions are left to the caller
+    (events.cycles.refresh_suggestions)."""
     from django.contrib.gis.geos import Point
     from django.db import transaction
 
@@ -157,7 +158,7 @@ def load(planted: Planted) -> dict[str, int]:
                     location=Point(i.lon, i.lat, srid=4326),
                     casualties_best=i.casualties,
                     status=Incident.Status.PUBLISHED,
-                    dataset=DATASET,
+                    dataset=dataset,
                     external_id=i.key,
                 )
                 for i in planted.incidents

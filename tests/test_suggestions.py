@@ -73,9 +73,9 @@ def test_suggestions_recover_the_planted_parents(seed):
 def test_with_independent_streams_the_baseline_says_no_more_than_chance():
     verdicts = []
     for seed in range(20):
-        Incident.objects.filter(dataset=planted.DATASET).delete()
-        planted.load(planted.generate(100 + seed, answers=False))
-        verdicts.append(cycles.chance(seed=seed).verdict)
+        planted.load(planted.generate(100 + seed, answers=False), dataset=f"independent-{seed}")
+        only = ("SELECT id FROM events_incident WHERE dataset = %s", [f"independent-{seed}"])
+        verdicts.append(cycles.chance(only, seed=seed).verdict)
     assert "insufficient data" not in verdicts
     assert verdicts.count("no more than chance") >= 18, verdicts
 
