@@ -31,7 +31,7 @@ import tempfile
 from pathlib import Path
 
 from . import synthetic
-from .api_bench import BBOX, PAGE, YEAR, interleaved, raw_pages
+from .api_bench import BBOX, PAGE, YEAR, interleaved, raw_detail_sql, raw_pages, setup_django
 from .load import ROOT, SOCKETS, free_port, production_env, serve
 
 RESULTS = ROOT / "bench" / "results"
@@ -57,7 +57,9 @@ class Client:
         self.connection = http.client.HTTPConnection(host, int(port), timeout=120)
 
     def get(self, path: str) -> bytes:
-        self.connection.request("GET", path, headers={"Accept-Encoding": "identity"})
+        # As the TLS-ending proxy in front of production says it (else the site redirects to https).
+        headers = {"Accept-Encoding": "identity", "X-Forwarded-Proto": "https"}
+        self.connection.request("GET", path, headers=headers)
         response = self.connection.getresponse()
         body = response.read()
         if response.status != 200:
@@ -76,6 +78,7 @@ def main() -> None:
     args.database = args.database or synthetic.database_for(args.n)
     load = synthetic.load(args.n, database=args.database)
     print(f"{args.database}: {args.n:,} synthetic incidents ({'loaded' if load['loaded'] else 'already there'})")
+    setup_django(args.database)  # the raw SQL names the kinds' labels from the models
     raw = synthetic.connect(args.database, autocommit=True)
     pk = detailed_incident(raw)
     start, end = dt.date(YEAR, 1, 1), dt.date(YEAR, 12, 31)
@@ -97,6 +100,7 @@ def main() -> None:
     server = serve(env, workdir / "gunicorn.log")
     try:
         client = Client(bind)
+        detail_sql = raw_detail_sql()
         bbox = ",".join(str(v) for v in BBOX)
         page_url = f"/api/v1/incidents/?bbox={bbox}&start={start}&end={end}&limit={PAGE}"
         ours = json.loads(client.get(page_url))
@@ -108,6 +112,7 @@ def main() -> None:
                 {
                     "healthz": (lambda: client.get("/healthz"), args.runs),
                     "detail": (lambda: client.get(f"/api/v1/incidents/{pk}/"), args.runs),
+                    "detail_sql": (lambda: raw.execute(detail_sql, (pk,)).fetchone(), args.runs),
                 },
                 warmup=20,
             ),
@@ -127,8 +132,11 @@ def main() -> None:
 
 def report(results: dict, args) -> None:
     one, two = results["1"], results["2"]
+    # What HTTP, Django and the middleware add to the detail's own SQL, against the floor of any request.
+    overhead = one["detail"]["median"] - one["detail_sql"]["median"]
     ratios = {
         "detail/healthz": one["detail"]["median"] / one["healthz"]["median"],
+        "(detail - its SQL)/healthz": overhead / one["healthz"]["median"],
         "page/raw": two["page"]["median"] / two["raw"]["median"],
     }
     print()
@@ -136,6 +144,7 @@ def report(results: dict, args) -> None:
     rows = [
         ("GET /healthz", one["healthz"]),
         ("GET /api/v1/incidents/{id}/", one["detail"]),
+        ("raw SQL of the same detail (psycopg, no HTTP)", one["detail_sql"]),
         (f"GET a page of {PAGE:,} (bbox + {YEAR})", two["page"]),
         ("raw SQL for the same page (psycopg, no HTTP)", two["raw"]),
     ]
@@ -144,8 +153,11 @@ def report(results: dict, args) -> None:
     print("(milliseconds over HTTP to the production gunicorn on loopback, one kept-alive connection)")
     print()
     for name, value in ratios.items():
-        ok = value <= TARGETS[name]
-        print(f"  {'PASS' if ok else 'FAIL'}  {name}: {value:.2f}x (target <= {TARGETS[name]}x)")
+        if name in TARGETS:
+            ok = value <= TARGETS[name]
+            print(f"  {'PASS' if ok else 'FAIL'}  {name}: {value:.2f}x (target <= {TARGETS[name]}x)")
+        else:
+            print(f"        {name}: {value:.2f}x ({overhead:.1f} ms beyond the SQL)")
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"http-{dt.datetime.now():%Y%m%d-%H%M%S}.json"
     out.write_text(json.dumps({"n": args.n, "results": results, "ratios": ratios}, indent=2))
