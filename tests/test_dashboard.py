@@ -54,10 +54,27 @@ class TestThePage:
     def test_it_preloads_its_modules(self, client):
         content = client.get("/").content
 
-        for module in (b"js/main.js", b"js/map.js", b"js/timeline.js", b"vendor/topojson-client/src/index.js"):
+        modules = (b"js/main.js", b"js/map.js", b"js/map-incidents.js", b"js/timeline.js", b"js/analytics.js")
+        for module in (*modules, b"vendor/topojson-client/src/index.js"):
             assert b'<link rel="modulepreload" href="/static/' + module + b'">' in content
         assert b"admin-borders.js" not in content
         assert b"worker" not in content
+
+    def test_only_an_editors_page_can_review_suggestions(self, client, editor):
+        anonymous = client.get("/")
+
+        assert b'name="dashboard-editor"' not in anonymous.content
+        assert "csrftoken" not in anonymous.cookies  # a visitor's page sets no cookie
+
+        client.force_login(editor)
+        page = client.get("/").content.decode()
+
+        meta = re.search(r'<meta name="dashboard-editor" content="([^"]+)"([^>]*)>', page)
+        assert meta, "an editor's page carries the review token"
+        assert len(meta.group(1)) == 64  # Django's masked CSRF token
+        assert 'data-queue="/admin/events/linksuggestion/"' in meta.group(2)
+        assert 'data-accept="true"' in meta.group(2)
+        assert 'data-reject="true"' in meta.group(2)
 
     def test_data_in_the_configuration_cannot_close_the_script(self, client, settings):
         settings.MAP_TILE_ATTRIBUTION = "</script><script>alert(1)</script>"

@@ -90,7 +90,10 @@ async function boot() {
     onSelect: select,
     onDeselect: () => store.set({ incident: "" }, { history: "replace", source: "map" }),
     onView: (bbox) => store.set({ bbox }, { history: "replace", source: "map" }),
-    onPoints: remember,
+    onDrawn: (features, params) => {
+      remember(features);
+      suggestions.loadRange(params);
+    },
     onDetails: (feature) => suggestions.setSelected(feature),
   });
 
@@ -151,13 +154,12 @@ async function boot() {
     palette,
     editor,
     known,
-    store: () => store.get(),
     onSelect: select,
     onRange: (list) => timeline.setSuggestions(list),
     onSelected: (list) => mapView.showSuggestions(list),
     onReviewed: () => {
       chains.reload(store.get());
-      suggestions.loadRange(store.get());
+      suggestions.reloadRange();
     },
   });
 
@@ -293,15 +295,8 @@ async function boot() {
     }
     if (affects(changed, ["start", "end", "kind", "actor", "country"])) {
       // On the first load the chains wait for the map's first data: the map paints first.
-      if (source === "initial") {
-        mapView.firstData.then(() => {
-          chains.loadRange(store.get());
-          suggestions.loadRange(store.get());
-        });
-      } else {
-        chains.loadRange(state);
-        suggestions.loadRange(state);
-      }
+      if (source === "initial") mapView.firstData.then(() => chains.loadRange(store.get()));
+      else chains.loadRange(state);
     }
     if (changed.has("incident")) {
       mapView.select(state.incident, { fly: source === "user" });

@@ -21,7 +21,8 @@ function compact(n) {
 }
 
 /** `locations` (incident id -> [lon, lat]) is shared with the selection and the troop labels. */
-export function createIncidentLayer({ map, container, config, api, palette, status, locations, onSelect, onPoints }) {
+/** `onDrawn(features, params)`: the incidents drawn one by one and the query that fetched them (none for clusters). */
+export function createIncidentLayer({ map, container, config, api, palette, status, locations, onSelect, onDrawn }) {
   const incidentRenderer = L.canvas({ padding: 0.4, tolerance: 3 });
   const categoryLayers = new Map(palette.categories.map((c) => [c.code, L.layerGroup().addTo(map)]));
   const clusterLayer = L.layerGroup().addTo(map);
@@ -53,7 +54,7 @@ export function createIncidentLayer({ map, container, config, api, palette, stat
       );
   }
 
-  function renderPoints(collection) {
+  function renderPoints(collection, params) {
     clearIncidents();
     lastClusters = null;
     let drawn = 0;
@@ -82,7 +83,7 @@ export function createIncidentLayer({ map, container, config, api, palette, stat
     }
     container.dataset.mode = "points";
     container.dataset.drawn = String(drawn);
-    onPoints?.(features);
+    onDrawn?.(features, params);
   }
 
   function clusterIcon(total, categories) {
@@ -143,6 +144,7 @@ export function createIncidentLayer({ map, container, config, api, palette, stat
     }
     container.dataset.mode = "clusters";
     container.dataset.drawn = String(drawn);
+    onDrawn?.([], null);
   }
 
   async function refresh({ force = false } = {}) {
@@ -188,7 +190,7 @@ export function createIncidentLayer({ map, container, config, api, palette, stat
       return;
     }
     loaded = { key, bounds: padded, zoom, mode: result.mode };
-    if (result.mode === "points") renderPoints(result.data);
+    if (result.mode === "points") renderPoints(result.data, params);
     else renderClusters(result.data);
     container.dataset.matched = String(result.data.numberMatched ?? "");
     markPainted("dashboard:first-incidents");

@@ -11,14 +11,17 @@ import { createSelection } from "./map-selection.js";
 import { createTroopLayer } from "./map-troops.js";
 import { parseBbox } from "./state.js";
 
-/** `onPoints(features)`: the incidents drawn one by one; `onDetails(feature)`: the selected incident's details. */
-export function createMap({ container, config, api, palette, status, borders, onSelect, onDeselect, onView, onPoints, onDetails }) {
+/**
+ * `onDrawn(features, params)`: the incidents drawn one by one and their query (none when clustered);
+ * `onDetails(feature)`: the selected incident's details.
+ */
+export function createMap({ container, config, api, palette, status, borders, onSelect, onDeselect, onView, onDrawn, onDetails }) {
   const basemap = createBasemap({ container, config, status, borders });
   const { map } = basemap;
   const locations = new Map(); // incident id -> [lon, lat], as seen in lists and on the map
   const obstacles = []; // [lon, lat] of the bases
 
-  const incidents = createIncidentLayer({ map, container, config, api, palette, status, locations, onSelect, onPoints });
+  const incidents = createIncidentLayer({ map, container, config, api, palette, status, locations, onSelect, onDrawn });
   const bases = createBaseLayer({ map, container, obstacles });
   const troops = createTroopLayer({ map, config, basemap, locations, obstacles });
   const chains = createChainLayer({ map, palette, locate: (id) => locations.get(id) });

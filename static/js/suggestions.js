@@ -1,8 +1,8 @@
 // Suggested links (/api/v1/links/suggestions/): the earlier incidents a later one may answer, found by
-// the reversed dyad and ranked by score. The best candidate of each incident the page knows (drawn
-// on the map or in the list) is a dashed arc on the timeline; the selected incident's candidates are
-// dashed arcs on the map and a list under the chains, each marked "suggested", with Accept and Reject
-// for editors.
+// the reversed dyad and ranked by score. While the map draws incidents one by one, the best candidate
+// of each is a dashed arc on the timeline (a clustered map, thousands of incidents, draws none); the
+// selected incident's candidates are dashed arcs on the map and a list under the chains, each marked
+// "suggested", with Accept and Reject for editors.
 //
 // The API gives incidents as ids: dates, titles and places come from what the page already holds
 // (`known`), and the selected incident's candidates from their details.
@@ -11,7 +11,6 @@ import { toSuggestions } from "./analytics-data.js";
 import { clear, el } from "./dom.js";
 import { lagLabel, longDay, number, parseDay, shortDay } from "./format.js";
 import { reviewSuggestion } from "./review.js";
-import { apiParams } from "./state.js";
 
 const DAY = 86400000;
 const PAGE = 1000; // the API's largest page
@@ -20,10 +19,11 @@ const SHOWN = 5; // candidates listed for the selected incident
 const relationLabel = (code) => String(code ?? "response").replaceAll("_", " ");
 const scoreText = (s) => (s.score === null ? "" : `score ${s.score.toFixed(2)}`);
 
-export function createSuggestions({ container, api, status, palette, editor, known, store, onSelect, onRange, onSelected, onReviewed }) {
+export function createSuggestions({ container, api, status, palette, editor, known, onSelect, onRange, onSelected, onReviewed }) {
   let rangeController = null;
   let selectController = null;
   let rangeList = [];
+  let lastParams = null;
   let selected = null; // the selected incident's feature
   let candidates = []; // its suggestions, each with the prior's details
 
@@ -49,13 +49,18 @@ export function createSuggestions({ container, api, status, palette, editor, kno
     onRange(arcs);
   }
 
-  /** The suggestions for the filters (dates, kinds, actor, country: not the view, as the chains). */
-  async function loadRange(state) {
+  /** The suggestions for the incidents the map drew, by the query it drew them with (null: none). */
+  async function loadRange(params) {
     rangeController?.abort();
+    lastParams = params;
+    if (!params) {
+      rangeList = [];
+      drawRange();
+      return;
+    }
     const mine = new AbortController();
     rangeController = mine;
-    const params = apiParams(state, { without: ["bbox"] });
-    const page = await status.track("suggestions", () => api.suggestions(params, { page_size: String(PAGE) }, { signal: mine.signal }), () => loadRange(store()));
+    const page = await status.track("suggestions", () => api.suggestions(params, { page_size: String(PAGE) }, { signal: mine.signal }), () => loadRange(params));
     if (!page || mine !== rangeController) return;
     rangeList = toSuggestions(page);
     drawRange();
@@ -164,5 +169,5 @@ export function createSuggestions({ container, api, status, palette, editor, kno
     onSelected(candidates);
   }
 
-  return { loadRange, setSelected, redraw: drawRange };
+  return { loadRange, reloadRange: () => loadRange(lastParams), setSelected, redraw: drawRange };
 }
