@@ -1,5 +1,5 @@
 # The two commands a newcomer needs are `make run` and `make test`; the rest are conveniences.
-.PHONY: run test install services stop bench bench-import serve backup restore load
+.PHONY: run test install services stop bench bench-import bench-real serve backup restore load
 
 run:
 	scripts/dev run
@@ -44,3 +44,8 @@ load: services
 # The import benchmark (README, "Imports, sync and notifications"): 100,000 ACLED rows against a plain COPY.
 bench-import: services
 	.venv/bin/python -m bench.import_bench
+
+# Every real file in ../shared/data/real/ imported into a database of its own (README, "Imports"): rows in,
+# rows reported, rows/s against COPY, and a second import that must change nothing.
+bench-real: services
+	.venv/bin/python -m bench.real_files

@@ -6,8 +6,7 @@ parsers; everything else speaks JSON only.
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.db import transaction
+from django.core.exceptions import ValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -16,11 +15,10 @@ from rest_framework.response import Response
 
 from api.http import ApiMixin, api_exception_handler
 from api.lists import ListPagination
-from events import importing, tasks
+from events import actions
 from events.models import ImportJob, ImportRowError
 
 SHOWN_ROW_ERRORS = 1000
-UPLOAD_FORMATS = [ImportJob.Format.ACLED, ImportJob.Format.GEOJSON, ImportJob.Format.CSV]
 
 
 class ImportPermissions(DjangoModelPermissions):
@@ -75,22 +73,12 @@ class ImportJobDetailSerializer(ImportJobSerializer):
 
 
 class ImportUploadSerializer(serializers.Serializer):
-    file = serializers.FileField(help_text="An ACLED CSV export, or this project's GeoJSON or CSV export.")
-    format = serializers.ChoiceField(choices=UPLOAD_FORMATS, required=False, help_text="Guessed when left out.")
+    file = serializers.FileField(
+        help_text="An ACLED CSV export, a UCDP GED CSV, or this project's GeoJSON or CSV export."
+    )
+    format = serializers.ChoiceField(choices=actions.UPLOAD_FORMATS, required=False, help_text="Guessed when left out.")
     dataset = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
     draft = serializers.BooleanField(required=False, default=False, help_text="Import new incidents as drafts.")
-
-    def validate(self, attrs):
-        upload = attrs["file"]
-        if upload.size > settings.IMPORT_MAX_UPLOAD_MB * 1024 * 1024:
-            raise serializers.ValidationError({"file": [f"Larger than {settings.IMPORT_MAX_UPLOAD_MB} MB."]})
-        fmt = attrs.get("format") or importing.detect_format(upload.name or "", upload.read(4096))
-        try:
-            importing.check_file(upload, fmt)
-        except importing.ImportFileError as exc:
-            raise serializers.ValidationError({"file": [f"Cannot be imported as {fmt}: {exc}"]}) from None
-        attrs["format"] = fmt
-        return attrs
 
 
 class ImportPagination(ListPagination):
@@ -129,18 +117,17 @@ class ImportJobViewSet(ApiMixin, mixins.ListModelMixin, mixins.RetrieveModelMixi
         upload = ImportUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         data = upload.validated_data
-        with transaction.atomic():
-            job = ImportJob.objects.create(
+        try:
+            job = actions.start_import(
                 file=data["file"],
-                original_name=(data["file"].name or "upload")[:255],
-                format=data["format"],
+                format=data.get("format"),
                 dataset=data["dataset"],
                 as_draft=data["draft"],
                 via=ImportJob.Via.API,
-                created_by=request.user,
+                user=request.user,
             )
-            # With the broker down the job stays queued, and beat's "Resume stalled imports" starts it later.
-            tasks.queue_after_commit(tasks.run_import, job.pk)
+        except ValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from None
         response = Response(ImportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
         response["Location"] = request.build_absolute_uri(f"/api/v1/imports/{job.pk}/")
         return response

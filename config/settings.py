@@ -279,6 +279,8 @@ IMPORT_CHUNK_SIZE = env_int("IMPORT_CHUNK_SIZE", 5000)
 IMPORT_MAX_UPLOAD_MB = env_int("IMPORT_MAX_UPLOAD_MB", 100)
 # An unfinished import whose last chunk committed longer ago than this is queued again by beat.
 IMPORT_STALL_SECONDS = env_int("IMPORT_STALL_SECONDS", 600)
+# Tests only: the worker sleeps once an import's committed rows reach this count (0: never), to be killed there.
+IMPORT_TEST_PAUSE_AT_ROW = env_int("IMPORT_TEST_PAUSE_AT_ROW", 0)
 
 # The ACLED sync is off until ACLED_API_KEY is set. ACLED_EMAIL is only needed by the legacy key API.
 ACLED_API_URL = env_str("ACLED_API_URL", "https://acleddata.com/api/acled/read")

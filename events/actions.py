@@ -2,23 +2,39 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import posixpath
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-from django.contrib.auth import get_user_model
-from django.db import connection, transaction
-from django.db.models.functions import Lower
-from django.utils.text import slugify
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.db import transaction
 from simple_history.utils import bulk_create_with_history
 
-from posture.models import Actor, Base, Source
+from posture.models import Actor, Source
 
-from . import bulk, notifications, tasks
-from .models import Casualty, Incident, IncidentLink, Involvement
+from . import tasks
+from .importing import ImportFileError, check_file, detect_format
+from .models import Casualty, ImportJob, Incident, IncidentLink, Involvement
+from .outbox import announce_publication
 
-if TYPE_CHECKING:
-    from .importing import ParsedIncident
+__all__ = [
+    "CasualtyFigure",
+    "IncidentRelations",
+    "announce_publication",
+    "check_upload",
+    "delete_incident",
+    "link_incidents",
+    "record_incident",
+    "start_import",
+    "unlink_incidents",
+    "update_incident",
+    "update_link",
+]
+
+# What an upload may be; the ACLED API is the sync's, not a file.
+UPLOAD_FORMATS = [ImportJob.Format.ACLED, ImportJob.Format.UCDP, ImportJob.Format.GEOJSON, ImportJob.Format.CSV]
 
 
 @dataclass
@@ -143,225 +159,48 @@ def delete_incident(incident: Incident) -> None:
     tasks.queue_after_commit(tasks.refresh_suggestions, answers)  # they lose a candidate
 
 
-# --- Imports and what publishing sets off -------------------------------------------------------------
-
-
-@dataclass
-class ImportOutcome:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    published_ids: list[int] = field(default_factory=list)
-
-    def __add__(self, other: ImportOutcome) -> ImportOutcome:
-        return ImportOutcome(
-            self.created + other.created,
-            self.updated + other.updated,
-            self.unchanged + other.unchanged,
-            self.published_ids + other.published_ids,
-        )
-
-
-# ACLED names state forces "Military Forces of Iraq (2020-)"; anything not recognised is an armed group.
-ACTOR_KIND_BY_PREFIX = (
-    ("Military Forces of", Actor.Kind.STATE_FORCE),
-    ("Police Forces of", Actor.Kind.STATE_FORCE),
-    ("Air Force of", Actor.Kind.STATE_FORCE),
-    ("Government of", Actor.Kind.STATE),
-    ("Civilians", Actor.Kind.OTHER),
-    ("Protesters", Actor.Kind.OTHER),
-    ("Rioters", Actor.Kind.OTHER),
-)
-
-
-@dataclass
-class ImportContext:
-    """What an import carries from chunk to chunk: who imports and why (for history), whether new rows are
-    published, and the actors, sources and bases already looked up or created."""
-
-    user_id: int | None
-    reason: str
-    publish: bool
-    job_id: int | None = None
-    actors: dict[str, int] = field(default_factory=dict)  # lower-cased name or alias -> id
-    actor_slugs: set[str] = field(default_factory=set)
-    sources: dict[tuple[str, str], int] = field(default_factory=dict)  # (publisher, title) -> id
-    bases: dict[str, int] = field(default_factory=dict)  # lower-cased slug, name or alternate name -> id
-
-    @classmethod
-    def load(cls, **kwargs) -> ImportContext:
-        context = cls(**kwargs)
-        context.reload()
-        return context
-
-    def reload(self) -> None:
-        """Forget what a rolled-back chunk may have created, and read actors and bases afresh."""
-        self.actors.clear()
-        self.actor_slugs.clear()
-        self.sources.clear()
-        self.bases.clear()
-        for pk, name, slug, aliases in Actor.objects.values_list("id", "name", "slug", "aliases"):
-            self.actors.setdefault(name.lower(), pk)
-            for alias in aliases:
-                self.actors.setdefault(alias.lower(), pk)
-            self.actor_slugs.add(slug)
-        for pk, slug, name, alternates in Base.objects.values_list("id", "slug", "name", "alternate_names"):
-            self.bases[slug.lower()] = pk
-            for label in (name, *alternates):
-                self.bases.setdefault(label.lower(), pk)
-
-    @property
-    def status(self) -> str:
-        return Incident.Status.PUBLISHED if self.publish else Incident.Status.DRAFT
-
-
-def _lock(name: str) -> None:
-    """Serialise writers of `name` until the transaction ends (two imports creating the same actor)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [name])
-
-
-def _history_user(context: ImportContext):
-    return get_user_model().objects.filter(pk=context.user_id).first() if context.user_id else None
-
-
-def _ensure_actors(names: set[str], context: ImportContext) -> None:
-    missing = {name for name in names if name.lower() not in context.actors}
-    if not missing:
-        return
-    _lock("posture.actor")
-    for pk, name in (
-        Actor.objects.annotate(lname=Lower("name"))
-        .filter(lname__in=[n.lower() for n in missing])
-        .values_list("id", "name")
-    ):
-        context.actors[name.lower()] = pk
-    new = []
-    for name in sorted(n for n in missing if n.lower() not in context.actors):
-        base = slugify(name)[:90] or "actor"
-        slug, n = base, 1
-        while slug in context.actor_slugs or Actor.objects.filter(slug=slug).exists():
-            n += 1
-            slug = f"{base}-{n}"
-        context.actor_slugs.add(slug)
-        kind = next((k for prefix, k in ACTOR_KIND_BY_PREFIX if name.startswith(prefix)), Actor.Kind.ARMED_GROUP)
-        new.append(Actor(name=name, slug=slug, kind=kind))
-        context.actors[name.lower()] = 0  # placeholder until created below
-    for actor in bulk_create_with_history(
-        new, Actor, default_user=_history_user(context), default_change_reason=context.reason
-    ):
-        context.actors[actor.name.lower()] = actor.pk
-
-
-def _ensure_sources(citations: set[tuple[str, str, str, str]], context: ImportContext) -> None:
-    wanted = {(p, t): (url, reliability) for p, t, url, reliability in citations if (p, t) not in context.sources}
-    if not wanted:
-        return
-    publishers, titles = zip(*wanted, strict=True)
-    query = (
-        "SELECT id, publisher, title FROM posture_source"
-        " WHERE (publisher, title) IN (SELECT * FROM unnest(%s::text[], %s::text[]))"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(query, [list(publishers), list(titles)])
-        found = {(p, t): pk for pk, p, t in cursor.fetchall()}
-        missing = [key for key in wanted if key not in found]
-        if missing:
-            _lock("posture.source")
-            cursor.execute(query, [[k[0] for k in missing], [k[1] for k in missing]])
-            found.update({(p, t): pk for pk, p, t in cursor.fetchall()})
-    context.sources.update(found)
-    new = [
-        Source(publisher=p, title=t, url=wanted[(p, t)][0], reliability=wanted[(p, t)][1] or Source.Reliability.F)
-        for p, t in wanted
-        if (p, t) not in found
-    ]
-    for source in bulk_create_with_history(
-        new, Source, default_user=_history_user(context), default_change_reason=context.reason
-    ):
-        context.sources[(source.publisher, source.title)] = source.pk
+def check_upload(file: File, format: str | None) -> str:
+    """The format `file` is imported as; ValidationError naming the field when it cannot be imported at all
+    (too large, a header none of the formats has, a file `format` cannot read). Before any job exists."""
+    if format and format not in UPLOAD_FORMATS:
+        raise ValidationError({"format": f"{format!r} is not one of {', '.join(UPLOAD_FORMATS)}."})
+    if file.size > settings.IMPORT_MAX_UPLOAD_MB * 1024 * 1024:
+        raise ValidationError({"file": f"The file is larger than {settings.IMPORT_MAX_UPLOAD_MB} MB."})
+    file.seek(0)
+    fmt = format
+    try:
+        fmt = fmt or detect_format(file.name or "", file.read(4096))
+        check_file(file, fmt)
+    except ImportFileError as exc:
+        label = f" as {ImportJob.Format(fmt).label}" if fmt else ""
+        raise ValidationError({"file": f"Cannot be imported{label}: {exc}"}) from None
+    return fmt
 
 
 @transaction.atomic
-def import_incidents(records: Sequence[ParsedIncident], *, context: ImportContext) -> ImportOutcome:
-    """Create or update imported incidents, matched on dataset + external id, with history.
-
-    Rows whose content is the same as at their last import are left alone; a changed row is updated
-    (keeping its publication status) and its actors, casualties and sources replaced. The writes are
-    set-based (events.bulk), and derived figures (nearest base, casualty totals) are computed on the way in.
-    """
-    outcome = ImportOutcome()
-    if not records:
-        return outcome
-    # Two runs importing the same dataset (a redelivered task, a sync during an upload) take turns.
-    for dataset in sorted({r.dataset for r in records}):
-        _lock(f"events.import:{dataset}")
-    existing = bulk.find_existing([(r.dataset, r.external_id) for r in records])
-    todo = []
-    for record in records:
-        found = existing.get((record.dataset, record.external_id))
-        if found is not None and found[1] == record.digest:
-            outcome.unchanged += 1
-        else:
-            todo.append((record, found))
-    if not todo:
-        return outcome
-    _ensure_actors({name for record, _ in todo for _, name in record.actors}, context)
-    _ensure_sources({citation for record, _ in todo for citation in record.sources}, context)
-    new_ids = iter(bulk.allocate_incident_ids(sum(1 for _, found in todo if found is None)))
-    staged = [
-        bulk.Staged(
-            record=record,
-            incident_id=found[0] if found else next(new_ids),
-            is_update=found is not None,
-            status=context.status,
-            base_id=context.bases.get(record.base.lower()) if record.base else None,
-            actor_ids=[(context.actors[name.lower()], role) for role, name in record.actors],
-            source_ids=[context.sources[(publisher, title)] for publisher, title, *_ in record.sources],
-        )
-        for record, found in todo
-    ]
-    outcome.updated = sum(1 for s in staged if s.is_update)
-    outcome.created = len(staged) - outcome.updated
-    outcome.published_ids = bulk.write(staged, user_id=context.user_id, reason=context.reason, job_id=context.job_id)
-    announce_publication(outcome.published_ids)
-    return outcome
-
-
-def announce_publication(
-    incident_ids: Sequence[int], *, on_queue_error: Callable[[Exception], None] | None = None
-) -> list[int]:
-    """Write the webhook outbox rows for newly published incidents; they are queued once the transaction
-    commits. If the broker is down they stay in the outbox for beat's drain_outbox, and `on_queue_error`
-    hears about it once (the admin tells the editor)."""
-    delivery_ids = notifications.create_deliveries(incident_ids)
-    if not delivery_ids:
-        return delivery_ids
-    reported = []
-
-    def report_once(exc: Exception) -> None:
-        if on_queue_error is not None and not reported:
-            reported.append(exc)
-            on_queue_error(exc)
-
-    if len(delivery_ids) <= 20:
-        for delivery_id in delivery_ids:
-            tasks.queue_after_commit(tasks.deliver, delivery_id, on_error=report_once)
-    else:
-        tasks.queue_after_commit(tasks.drain_outbox, on_error=report_once)
-    return delivery_ids
-
-
-def refresh_nearest_bases() -> int:
-    """Recompute every incident's nearest base and distance (after a base moved, appeared or went away);
-    returns how many incidents changed. One statement; rows whose answer is unchanged are not written."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            UPDATE events_incident AS i SET nearest_base_id = nb.id, nearest_base_km = nb.km
-            FROM events_incident AS s {bulk.NEAREST_BASE_JOIN}
-            WHERE i.id = s.id
-              AND (i.nearest_base_id IS DISTINCT FROM nb.id OR i.nearest_base_km IS DISTINCT FROM nb.km)
-            """  # noqa: S608 - a constant fragment, no user input
-        )
-        return cursor.rowcount
+def start_import(
+    *,
+    file: File,
+    format: str | None,
+    dataset: str = "",
+    as_draft: bool = False,
+    via: str,
+    user=None,
+    on_queue_error: Callable[[Exception], None] | None = None,
+) -> ImportJob:
+    """Check an uploaded file (check_upload), record its ImportJob and queue the import once the transaction
+    commits. The admin, the API and the command all start imports here. With the broker down the job stays
+    queued (`on_queue_error` hears of it), and beat's "Resume stalled imports" starts it later."""
+    fmt = check_upload(file, format)
+    name = posixpath.basename((file.name or "upload").replace("\\", "/"))[:255] or "upload"
+    job = ImportJob.objects.create(
+        file=file if file.name == name else File(file, name=name),
+        original_name=name,
+        format=fmt,
+        dataset=dataset,
+        as_draft=as_draft,
+        via=via,
+        created_by=user if user is not None and user.is_authenticated else None,
+    )
+    tasks.queue_after_commit(tasks.run_import, job.pk, on_error=on_queue_error)
+    return job

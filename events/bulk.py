@@ -4,7 +4,8 @@ figures and history rows in a dozen statements, whatever the number of rows.
 The rows to write are COPYed into temporary tables first; everything after that is INSERT/UPDATE ... SELECT
 from them. The history rows are the ones django-simple-history would have written row by row ('+' for a
 created row, '~' for a changed one, '-' for a replaced actor or casualty), with the job's user and reason.
-Called by events.actions.import_incidents inside its transaction.
+Called by events.importing.write.import_incidents inside its transaction. refresh_nearest_bases() re-ranks
+every incident's nearest base with the same lookup.
 """
 
 # The statements are assembled from constants and from column names read off the models; every value
@@ -21,7 +22,7 @@ from django.apps import apps
 from django.db import connection
 
 if TYPE_CHECKING:
-    from .importing import ParsedIncident
+    from .importing.records import ParsedIncident
 
 STAGE_SQL = """
 DROP TABLE IF EXISTS import_stage, import_stage_actor, import_stage_source, import_stage_casualty;
@@ -68,7 +69,7 @@ STAGE_COLUMNS = (
 
 # The nearest base (id and km) of the row aliased `s`, as `nb`: by ST_DistanceSphere, which is what
 # Django's Distance uses on these fields, so it agrees with Incident.refresh_derived(). Shared by imports
-# and actions.refresh_nearest_bases().
+# and refresh_nearest_bases().
 NEAREST_BASE_JOIN = """
     LEFT JOIN LATERAL (
         SELECT b.id, round((ST_DistanceSphere(b.location, s.location) / 1000)::numeric, 3)::float8 AS km
@@ -336,3 +337,18 @@ def _write_incident_history(cursor, history: tuple[str, int | None]) -> None:
         """,
         history,
     )
+
+
+def refresh_nearest_bases() -> int:
+    """Recompute every incident's nearest base and distance (after a base moved, appeared or went away);
+    returns how many incidents changed. One statement; rows whose answer is unchanged are not written."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE events_incident AS i SET nearest_base_id = nb.id, nearest_base_km = nb.km
+            FROM events_incident AS s {NEAREST_BASE_JOIN}
+            WHERE i.id = s.id
+              AND (i.nearest_base_id IS DISTINCT FROM nb.id OR i.nearest_base_km IS DISTINCT FROM nb.km)
+            """
+        )
+        return cursor.rowcount

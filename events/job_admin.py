@@ -6,8 +6,8 @@ from __future__ import annotations
 import csv
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
@@ -15,7 +15,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from . import importing, tasks
+from . import actions, tasks
 from .models import Delivery, ImportJob, Kind, Subscription, SyncState
 
 SHOWN_ROW_ERRORS = 200
@@ -28,7 +28,7 @@ QUEUE_DOWN = (
 
 class ImportUploadForm(forms.ModelForm):
     format = forms.ChoiceField(
-        choices=[("", "Guess from the file"), *[c for c in ImportJob.Format.choices if c[0] != "acled_api"]],
+        choices=[("", "Guess from the file"), *[c for c in ImportJob.Format.choices if c[0] in actions.UPLOAD_FORMATS]],
         required=False,
     )
 
@@ -40,24 +40,19 @@ class ImportUploadForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["file"].required = True
         self.fields["file"].help_text = (
-            "An ACLED CSV export, or this project's GeoJSON or CSV export (Imports, sync and notifications in the "
-            "README)."
+            "An ACLED CSV export, a UCDP GED CSV, or this project's GeoJSON or CSV export (Imports, sync and "
+            "notifications in the README)."
         )
 
     def clean(self):
         cleaned = super().clean()
         upload = cleaned.get("file")
-        if upload is None:
-            return cleaned
-        if upload.size > settings.IMPORT_MAX_UPLOAD_MB * 1024 * 1024:
-            self.add_error("file", f"The file is larger than {settings.IMPORT_MAX_UPLOAD_MB} MB.")
-            return cleaned
-        fmt = cleaned.get("format") or importing.detect_format(upload.name, upload.read(4096))
-        try:
-            importing.check_file(upload, fmt)
-        except importing.ImportFileError as exc:
-            self.add_error("file", f"This file cannot be imported as {ImportJob.Format(fmt).label}: {exc}")
-        cleaned["format"] = fmt
+        if upload is not None:
+            try:
+                cleaned["format"] = actions.check_upload(upload, cleaned.get("format") or None)
+            except ValidationError as exc:
+                for name, problems in exc.message_dict.items():
+                    self.add_error(name if name in self.fields else None, problems)
         return cleaned
 
 
@@ -110,16 +105,25 @@ class ImportJobAdmin(admin.ModelAdmin):
             return False
         return super().has_delete_permission(request, obj)
 
+    def save_form(self, request, form, change):
+        return form.instance  # the job is recorded by start_import, in save_model
+
     def save_model(self, request, obj, form, change):
-        obj.created_by = request.user
-        obj.original_name = obj.file.name.rsplit("/", 1)[-1]
-        obj.via = ImportJob.Via.ADMIN
-        super().save_model(request, obj, form, change)
-        tasks.queue_after_commit(
-            tasks.run_import,
-            obj.pk,
-            on_error=lambda exc: messages.warning(request, QUEUE_DOWN.format(what="this import")),
+        # Only new jobs get here (a job is never changed): the upload becomes a job through start_import.
+        job = actions.start_import(
+            file=form.cleaned_data["file"],
+            format=form.cleaned_data.get("format") or None,
+            dataset=form.cleaned_data.get("dataset", ""),
+            as_draft=form.cleaned_data.get("as_draft", False),
+            via=ImportJob.Via.ADMIN,
+            user=request.user,
+            on_queue_error=lambda exc: messages.warning(request, QUEUE_DOWN.format(what="this import")),
         )
+        obj.pk = job.pk
+        obj.refresh_from_db()
+
+    def save_related(self, request, form, formsets, change):
+        pass  # a job has no relations an upload sets
 
     @admin.display(description="progress")
     def progress(self, obj: ImportJob) -> str:
@@ -183,7 +187,8 @@ class SubscriptionForm(forms.ModelForm):
 
     class Meta:
         model = Subscription
-        fields = ["name", "url", "secret", "active", "kinds", "country", "base", "within_km"]
+        fields = ["name", "url", "secret", "active", "notify_incidents", "notify_surges", "kinds", "country", "base",
+                  "within_km"]  # fmt: skip
 
     def clean(self):
         cleaned = super().clean()
@@ -208,13 +213,16 @@ class SubscriptionAdmin(admin.ModelAdmin):
 
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
-    list_display = ["id", "incident", "subscription", "status", "attempts", "last_status_code", "next_attempt_at"]
+    list_display = [
+        "id", "incident", "surge", "subscription", "status", "attempts", "last_status_code", "next_attempt_at"
+    ]  # fmt: skip
     list_filter = ["status", "subscription"]
     search_fields = ["incident__title", "subscription__name"]
-    list_select_related = ["incident", "subscription"]
+    list_select_related = ["incident", "surge", "subscription"]
     readonly_fields = [
         "subscription",
         "incident",
+        "surge",
         "status",
         "attempts",
         "next_attempt_at",

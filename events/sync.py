@@ -21,7 +21,10 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from . import actions, importing
+from .importing import acled
+from .importing.records import ParsedIncident, Record, RowProblem
+from .importing.runner import import_chunk
+from .importing.write import ImportContext
 from .models import ImportJob, SyncState
 
 log = logging.getLogger(__name__)
@@ -95,7 +98,7 @@ def _sync() -> ImportJob:
     job = ImportJob.objects.create(
         format=ImportJob.Format.ACLED_API,
         via=ImportJob.Via.SYNC,
-        dataset=importing.ACLED_DATASET,
+        dataset=acled.DATASET,
         status=ImportJob.Status.RUNNING,
         started_at=now,
         heartbeat_at=now,
@@ -104,7 +107,7 @@ def _sync() -> ImportJob:
     state.last_run_at = now
     state.last_job = job
     state.save(update_fields=["last_run_at", "last_job"])
-    context = actions.ImportContext.load(user_id=None, reason=f"ACLED sync #{job.pk}", publish=True, job_id=job.pk)
+    context = ImportContext.load(user_id=None, reason=f"ACLED sync #{job.pk}", publish=True, job_id=job.pk)
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {settings.ACLED_API_KEY}"
     newest = since
@@ -113,13 +116,13 @@ def _sync() -> ImportJob:
         for page in range(1, MAX_PAGES + 1):
             rows = fetch_page(session, since, page)
             offset = job.rows_done
-            records: list[importing.Record] = []
+            records: list[Record] = []
             for number, row in enumerate(rows, start=offset + 1):
-                record = importing.parse_acled(row, number)
-                if isinstance(record, importing.ParsedIncident):
+                record = acled.parse_acled(row, number)
+                if isinstance(record, ParsedIncident):
                     first = first_row.setdefault(record.external_id, number)
                     if first != number:
-                        record = importing.RowProblem(number, record.external_id, f"repeats row {first} of this sync")
+                        record = RowProblem(number, record.external_id, f"repeats row {first} of this sync")
                     elif record.source_timestamp is not None:
                         newest = max(newest or 0, record.source_timestamp)
                 records.append(record)
@@ -128,7 +131,7 @@ def _sync() -> ImportJob:
                     job = ImportJob.objects.select_for_update().get(pk=job.pk)
                     job.rows_total = offset + len(records)
                     job.save(update_fields=["rows_total"])
-                    importing.import_chunk(job, records, context)
+                    import_chunk(job, records, context)
             if len(rows) < settings.ACLED_PAGE_SIZE:
                 break
     except Exception as exc:

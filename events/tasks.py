@@ -1,5 +1,5 @@
 """Celery tasks: thin, id-taking, safe to run twice. The work lives in importing, sync, notifications
-and actions; a task only loads what it is given and calls them.
+and bulk; a task only loads what it is given and calls them.
 
 acks_late + reject_on_worker_lost are on for every task (settings), so a task whose worker dies is run
 again; each one is written so that a second run, even concurrent with the first, changes nothing twice.
@@ -9,66 +9,30 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
 
 from celery import shared_task
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from . import cycles, importing, notifications, sync
-from .models import Delivery, ImportJob, ImportRecord, Incident, Involvement
+from . import bulk, cycles, sync
+from .importing import runner
+from .models import ImportJob, ImportRecord, Incident, Involvement
+
+# The outbox's tasks and queue_after_commit live in events.outbox (the import write path uses them, so it
+# cannot import this module, which runs imports); they keep their events.tasks.* names and are imported here
+# for everyone else.
+from .outbox import PUBLISH_RETRY_POLICY, deliver, drain_outbox, queue_after_commit
+
+__all__ = ["PUBLISH_RETRY_POLICY", "deliver", "drain_outbox", "queue_after_commit"]
 
 log = logging.getLogger(__name__)
-
-# Publishing must not wait long on a broker that is down: the outbox row is already committed, and beat
-# sends it once the broker is back.
-PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
-
-
-def queue_after_commit(task, *args, on_error: Callable[[Exception], None] | None = None) -> None:
-    """Queue `task(*args)` once the current transaction commits (at once outside one).
-
-    A broker that is down is logged and reported to `on_error`, never raised: the rows the task would
-    work on are committed, and a beat task picks them up later.
-    """
-
-    def send() -> None:
-        try:
-            task.apply_async(args=args, retry_policy=PUBLISH_RETRY_POLICY)
-        except Exception as exc:  # kombu/redis connection errors come in several types
-            log.warning("Could not queue %s%r: %s", task.name, args, exc)
-            if on_error is not None:
-                on_error(exc)
-
-    transaction.on_commit(send)
 
 
 @shared_task
 def run_import(job_id: int) -> None:
-    importing.run_import(job_id)
+    runner.run_import(job_id)
     queue_after_commit(refresh_suggestions_after_import, job_id)
-
-
-@shared_task
-def deliver(delivery_id: int) -> None:
-    retry_in = notifications.send_delivery(delivery_id)
-    if retry_in is not None:
-        # Best effort: if this message is lost, drain_outbox sends the delivery when it is due.
-        try:
-            deliver.apply_async((delivery_id,), countdown=retry_in, retry_policy=PUBLISH_RETRY_POLICY)
-        except Exception as exc:
-            log.warning("Could not schedule the retry of delivery %s: %s", delivery_id, exc)
-
-
-@shared_task
-def drain_outbox(limit: int = 1000) -> int:
-    """Beat: queue the deliveries that are due (new ones whose queueing failed, and retries)."""
-    due = list(Delivery.objects.due().order_by("next_attempt_at").values_list("id", flat=True)[:limit])
-    for delivery_id in due:
-        deliver.delay(delivery_id)
-    return len(due)
 
 
 @shared_task
@@ -98,9 +62,7 @@ def resume_stalled_imports() -> list[int]:
 @shared_task
 def refresh_nearest_bases() -> int:
     """Recompute every incident's nearest base, after a base was added, moved or removed."""
-    from .actions import refresh_nearest_bases as refresh
-
-    return refresh()
+    return bulk.refresh_nearest_bases()
 
 
 @shared_task

@@ -22,6 +22,7 @@ from .celery_worker import wait_for_job, wait_until
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 ROWS = 10_000
+PAUSE_AT = 2_000  # four of the test worker's 500-row chunks
 
 
 @pytest.fixture(scope="module")
@@ -80,18 +81,24 @@ def test_kill_9_of_the_worker_mid_import_then_a_restart_leaves_every_row_exactly
     celery_worker, editor_api, ayn_al_asad, acled_file
 ):
     path, rows = acled_file
-    job_id = upload(editor_api, path).json()["id"]
-
-    # Kill the whole worker (main process and pool) as soon as some chunks have committed.
-    wait_until(lambda: 0 < ImportJob.objects.get(pk=job_id).rows_done < ROWS, "the import to be part-way", timeout=120)
-    celery_worker.kill()
+    # A worker that sleeps once PAUSE_AT rows have committed: the kill lands between two chunks for certain.
+    celery_worker.stop()
+    celery_worker.env = {**celery_worker.env, "IMPORT_TEST_PAUSE_AT_ROW": str(PAUSE_AT)}
+    celery_worker.start()
+    try:
+        job_id = upload(editor_api, path).json()["id"]
+        wait_until(lambda: ImportJob.objects.get(pk=job_id).rows_done >= PAUSE_AT, "the import to reach its pause")
+    finally:
+        # Kill the whole worker (main process and pool), mid-import; the next one pauses nowhere.
+        celery_worker.kill()
+        del celery_worker.env["IMPORT_TEST_PAUSE_AT_ROW"]
     part_way = ImportJob.objects.get(pk=job_id)
-    assert part_way.status == ImportJob.Status.RUNNING
-    assert 0 < part_way.rows_done < ROWS
-    assert Incident.objects.filter(dataset="acled").count() == part_way.created_count == part_way.rows_done
-
+    written = Incident.objects.filter(dataset="acled").count()
     # Redis hands the unacknowledged task to the next worker once its visibility timeout has passed.
     celery_worker.start()
+
+    assert part_way.status == ImportJob.Status.RUNNING
+    assert part_way.rows_done == part_way.created_count == written == PAUSE_AT
     job = wait_for_job(job_id)
 
     assert job.status == ImportJob.Status.DONE
@@ -144,7 +151,7 @@ def test_bad_rows_are_listed_with_row_external_id_and_reason_and_the_good_rows_l
     assert job.counts() == {"created": 3, "updated": 0, "unchanged": 0, "failed": 5}
     errors = [(e.row, e.external_id, e.reason) for e in job.row_errors.all()]
     assert errors == [
-        (3, rows[1]["event_id_cnty"], "event_date: '2021-02-30' is not a date (use YYYY-MM-DD)"),
+        (3, rows[1]["event_id_cnty"], "event_date: '2021-02-30' is not a date (read as year 2021, month 2, day 30)"),
         (4, rows[2]["event_id_cnty"], "latitude: 95.5 is outside -90..90"),
         (5, rows[3]["event_id_cnty"], "event_type: 'Picnic' is not an ACLED event type"),
         (6, "", "event_id_cnty: missing"),

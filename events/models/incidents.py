@@ -35,6 +35,8 @@ class Kind(models.TextChoices):
     DIPLOMATIC_MOVE = "diplomatic_move", "Diplomatic move"
     STATEMENT = "statement", "Official statement / warning"
     CONTEXT = "context", "Political context"
+    # Violence a file does not say enough about to tell which kind (UCDP GED rows, whose headline is vague).
+    UNKNOWN = "unknown", "Violence of unknown kind"
 
 
 class Category(models.TextChoices):
@@ -59,6 +61,7 @@ KIND_CATEGORY = {
     Kind.STATEMENT: Category.SIGNAL,
     Kind.DIPLOMATIC_MOVE: Category.POLITICAL,
     Kind.CONTEXT: Category.POLITICAL,
+    Kind.UNKNOWN: Category.ATTACK,
 }
 
 _REMOTE = "Explosions/Remote violence"
@@ -76,15 +79,17 @@ ACLED_TYPES: dict[str, tuple[str, str]] = {
     Kind.DIPLOMATIC_MOVE: (_STRATEGIC, "Agreement"),
     Kind.STATEMENT: (_STRATEGIC, "Other"),
     Kind.CONTEXT: (_STRATEGIC, "Other"),
+    Kind.UNKNOWN: ("Battles", "Armed clash"),  # ACLED has no unknown; its most general type of violence
 }
 
 
 class DatePrecision(models.IntegerChoices):
-    """As ACLED's time_precision."""
+    """As ACLED's time_precision (1 to 3), and a year for UCDP's coarsest dates."""
 
     DAY = 1, "day"
     WEEK = 2, "week"
     MONTH = 3, "month"
+    YEAR = 4, "year"  # UCDP's date_prec 5: known only to within the year
 
 
 class GeoPrecision(models.IntegerChoices):

@@ -32,6 +32,7 @@ class ImportJob(models.Model):
         ACLED = "acled", "ACLED CSV export"
         GEOJSON = "geojson", "GeoJSON FeatureCollection (this project's format)"
         CSV = "csv", "CSV export (this project's format)"
+        UCDP = "ucdp", "UCDP GED CSV (Georeferenced Event Dataset)"
         ACLED_API = "acled_api", "ACLED API (sync)"
 
     class Status(models.TextChoices):

@@ -1,4 +1,4 @@
-"""Import a file of incidents: `manage.py import_incidents PATH [--format acled|geojson|csv] [--draft] [--wait]`.
+"""Import a file of incidents: `manage.py import_incidents PATH [--format acled|ucdp|geojson|csv] [--draft] [--wait]`.
 
 The file is copied into the media storage and imported by a Celery worker, as uploads are. With --wait
 the command prints the progress until the job ends, then the rows that failed; its exit status is 0 when
@@ -11,28 +11,29 @@ import time
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
-from events import importing, tasks
+from events import actions
 from events.models import ImportJob
 
-FORMATS = [ImportJob.Format.ACLED, ImportJob.Format.GEOJSON, ImportJob.Format.CSV]
 SHOWN_ERRORS = 50
 # How long --wait lets a queued job sit before it says no worker seems to be taking it.
 NO_WORKER_HINT_SECONDS = 30
 
 
 class Command(BaseCommand):
-    help = "Import incidents from an ACLED CSV export, or from this project's GeoJSON or CSV export."
+    help = "Import incidents from an ACLED CSV export, a UCDP GED CSV, or this project's GeoJSON or CSV export."
 
     def add_arguments(self, parser):
         parser.add_argument("path", type=Path)
-        parser.add_argument("--format", choices=FORMATS, help="Guessed from the file when left out.")
+        parser.add_argument("--format", choices=actions.UPLOAD_FORMATS, help="Guessed from the file when left out.")
         parser.add_argument("--draft", action="store_true", help="Import new incidents as drafts.")
         parser.add_argument("--wait", action="store_true", help="Print progress and wait for the job to end.")
-        parser.add_argument("--dataset", default="", help="Dataset of the rows (default: acled for ACLED files).")
+        parser.add_argument(
+            "--dataset", default="", help="Dataset of the rows (default: acled for ACLED files, ucdp-ged for UCDP's)."
+        )
         parser.add_argument("--user", help="Username recorded as the author in history.")
 
     def handle(self, *args, path: Path, format: str | None, draft: bool, wait: bool, dataset: str, user, **options):
@@ -44,22 +45,19 @@ class Command(BaseCommand):
             if author is None:
                 raise CommandError(f"There is no user {user!r}.")
         with path.open("rb") as stream:
-            fmt = format or importing.detect_format(path.name, stream.read(4096))
             try:
-                importing.check_file(stream, fmt)
-            except importing.ImportFileError as exc:
-                raise CommandError(f"{path} cannot be imported as {fmt}: {exc}") from None
-            with transaction.atomic():
-                job = ImportJob.objects.create(
+                job = actions.start_import(
                     file=File(stream, name=path.name),
-                    original_name=path.name,
-                    format=fmt,
+                    format=format,
                     dataset=dataset,
                     as_draft=draft,
                     via=ImportJob.Via.COMMAND,
-                    created_by=author,
+                    user=author,
+                    on_queue_error=self._queue_failed,
                 )
-                tasks.queue_after_commit(tasks.run_import, job.pk, on_error=self._queue_failed)
+            except ValidationError as exc:
+                problems = "; ".join(message for messages in exc.message_dict.values() for message in messages)
+                raise CommandError(f"{path}: {problems}") from None
         self.stdout.write(f"Import #{job.pk} of {path.name} ({job.get_format_display()}) is queued.")
         if not wait:
             return

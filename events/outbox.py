@@ -1,0 +1,86 @@
+"""What publishing sets off: the webhook outbox rows, and their Celery tasks, queued once the transaction
+commits.
+
+Apart from events.tasks because the import write path announces what it publishes while events.tasks runs
+imports: with both in one module, tasks -> importing -> tasks would be a cycle. events.tasks re-exports
+these, and the task names stay events.tasks.* (the beat schedule's rows and queued messages name them).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+from celery import shared_task
+from django.db import transaction
+
+from . import notifications
+from .models import Delivery
+
+log = logging.getLogger(__name__)
+
+# Publishing must not wait long on a broker that is down: the outbox row is already committed, and beat
+# sends it once the broker is back.
+PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+
+
+def queue_after_commit(task, *args, on_error: Callable[[Exception], None] | None = None) -> None:
+    """Queue `task(*args)` once the current transaction commits (at once outside one).
+
+    A broker that is down is logged and reported to `on_error`, never raised: the rows the task would
+    work on are committed, and a beat task picks them up later.
+    """
+
+    def send() -> None:
+        try:
+            task.apply_async(args=args, retry_policy=PUBLISH_RETRY_POLICY)
+        except Exception as exc:  # kombu/redis connection errors come in several types
+            log.warning("Could not queue %s%r: %s", task.name, args, exc)
+            if on_error is not None:
+                on_error(exc)
+
+    transaction.on_commit(send)
+
+
+@shared_task(name="events.tasks.deliver")
+def deliver(delivery_id: int) -> None:
+    retry_in = notifications.send_delivery(delivery_id)
+    if retry_in is not None:
+        # Best effort: if this message is lost, drain_outbox sends the delivery when it is due.
+        try:
+            deliver.apply_async((delivery_id,), countdown=retry_in, retry_policy=PUBLISH_RETRY_POLICY)
+        except Exception as exc:
+            log.warning("Could not schedule the retry of delivery %s: %s", delivery_id, exc)
+
+
+@shared_task(name="events.tasks.drain_outbox")
+def drain_outbox(limit: int = 1000) -> int:
+    """Beat: queue the deliveries that are due (new ones whose queueing failed, and retries)."""
+    due = list(Delivery.objects.due().order_by("next_attempt_at").values_list("id", flat=True)[:limit])
+    for delivery_id in due:
+        deliver.delay(delivery_id)
+    return len(due)
+
+
+def announce_publication(
+    incident_ids: Sequence[int], *, on_queue_error: Callable[[Exception], None] | None = None
+) -> list[int]:
+    """Write the webhook outbox rows for newly published incidents; they are queued once the transaction
+    commits. If the broker is down they stay in the outbox for beat's drain_outbox, and `on_queue_error`
+    hears about it once (the admin tells the editor)."""
+    delivery_ids = notifications.create_deliveries(incident_ids)
+    if not delivery_ids:
+        return delivery_ids
+    reported = []
+
+    def report_once(exc: Exception) -> None:
+        if on_queue_error is not None and not reported:
+            reported.append(exc)
+            on_queue_error(exc)
+
+    if len(delivery_ids) <= 20:
+        for delivery_id in delivery_ids:
+            queue_after_commit(deliver, delivery_id, on_error=report_once)
+    else:
+        queue_after_commit(drain_outbox, on_error=report_once)
+    return delivery_ids
