@@ -30,9 +30,10 @@ class Property:
 
 
 def date_label(alias: str) -> str:
-    """'2021-03-03', 'week of 2021-03-01' or 'March 2021', by the date's precision."""
+    """'2021-03-03', 'week of 2021-03-01', 'March 2021' or '2021', by the date's precision."""
     return (
         f"CASE {alias}.date_precision"
+        f" WHEN {DatePrecision.YEAR.value} THEN to_char({alias}.occurred_on, 'YYYY')"
         f" WHEN {DatePrecision.MONTH.value} THEN to_char({alias}.occurred_on, 'FMMonth YYYY')"
         f" WHEN {DatePrecision.WEEK.value} THEN 'week of ' || to_char({alias}.occurred_on, 'YYYY-MM-DD')"
         f" ELSE to_char({alias}.occurred_on, 'YYYY-MM-DD') END"
