@@ -294,3 +294,17 @@ def test_the_real_acled_export_imports_every_event_with_its_true_date():
     fatalities = Incident.objects.aggregate(n=Sum("fatalities_best"))["n"]
     assert fatalities == sum(int(float(row["fatalities"])) for row in rows)
     assert run(path).counts() == {"created": 0, "updated": 0, "unchanged": len(rows), "failed": 0}
+
+
+@pytest.mark.django_db
+def test_a_date_known_only_to_its_year_is_shown_as_the_year(client):
+    run(UCDP_EXCERPT)
+    incident = Incident.objects.get(dataset="ucdp-ged", external_id="900005")
+
+    properties = client.get(f"/api/v1/incidents/{incident.pk}/").json()["properties"]
+
+    assert (properties["occurred_on"], properties["date_precision"], properties["date_label"]) == (
+        "2016-01-01",
+        "year",
+        "2016",
+    )
