@@ -17,7 +17,7 @@ created and migrated if needed, with 25 bases for the nearest-base lookups:
     its triggers dropped (each in a transaction that is rolled back);
   * and a second import of the same file (every row unchanged).
 
-Prints rows/s for each, ours as a share of COPY's rate (target: at least 25%), where our time goes by
+Prints rows/s for each, ours as a share of COPY's rate (target: at least 3%), where our time goes by
 statement, and writes bench/results/import-<time>.json. The incident tables are emptied before each run.
 """
 
@@ -40,10 +40,10 @@ from . import synthetic
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
 DATABASE = os.environ.get("BENCH_IMPORT_DATABASE", "posture_bench_import")
-TARGET = 0.25
+TARGET = 0.03  # issue 11: three times the 1.0% measured before it
 BASES = 25
 
-# Statements grouped for the breakdown, by how they start (see events/bulk.py).
+# Statements grouped for the breakdown, by how they start (see events/bulk.py and the triggers they fire).
 PHASES = [
     ("incidents: INSERT (with nearest base and totals)", r"INSERT INTO events_incident \("),
     ("incidents: UPDATE changed", r"UPDATE events_incident AS i SET occurred_on"),
