@@ -374,6 +374,13 @@ def test_it_works_on_a_phone(browser, live_server, seeded):
     assert page.page.locator("#incident-count").is_visible()
     assert page.page.locator("#map").bounding_box()["height"] >= 300
     page.screenshot("dashboard-phone", full_page=True)
+    # The Analytics view takes the map's place, first on the page, no wider than the screen.
+    page.page.get_by_role("tab", name="Analytics").click()
+    page.page.wait_for_function("() => document.querySelector('#analytics-body').ariaBusy === 'false'")
+    assert page.page.evaluate("document.documentElement.scrollWidth") <= 390
+    top = page.page.locator(".analytics-block").first.bounding_box()["y"]
+    assert top < page.page.locator("#timeline").bounding_box()["y"]
+    page.screenshot("dashboard-phone-analytics", full_page=True)
     assert page.errors == []
     context.close()
 
