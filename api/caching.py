@@ -158,6 +158,9 @@ class Answer:
         self.gzip = accepts_gzip(request)
         self.committed = version.committed
         self.shared = version.committed and not editor and settings.RESPONSE_CACHE
+        # Inside a transaction that has written, an answer is named by that transaction and its count of
+        # writes: it may be kept in this process for the transaction's own next reads, never in Redis.
+        self.private = not version.committed and not editor and settings.RESPONSE_CACHE
         self.last_modified = version.last_modified
         # The host and scheme are in it because page links are absolute URLs.
         material = json.dumps(
@@ -182,9 +185,11 @@ class Answer:
         )
         if not_modified is not None:
             return self._headers(not_modified)
-        if not self.shared:
+        if not (self.shared or self.private):
             return None
         stored = LOCAL.get(self.key)
+        if stored is None and self.private:
+            return None
         if stored is None:
             stored = _cache_call("get", self.key) or self._wait_for_builder()
             if not isinstance(stored, dict):
@@ -203,13 +208,14 @@ class Answer:
             content = gzip.compress(content, compresslevel=6, mtime=0)
             response.content = content
             response["Content-Encoding"] = "gzip"
-        if self.shared and len(content) <= settings.RESPONSE_CACHE_MAX_BYTES:
+        if (self.shared or self.private) and len(content) <= settings.RESPONSE_CACHE_MAX_BYTES:
             stored = {
                 "content": content,
                 "content_type": response["Content-Type"],
                 "encoding": response.get("Content-Encoding"),
             }
-            _cache_set(self.key, stored, settings.RESPONSE_CACHE_SECONDS)
+            if self.shared:
+                _cache_set(self.key, stored, settings.RESPONSE_CACHE_SECONDS)
             LOCAL.put(self.key, stored)
         self.release()
         return self._headers(response)

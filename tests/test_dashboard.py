@@ -142,7 +142,7 @@ class TestLinksByIncidentFilters:
         assert list(response.json()["errors"]) == ["since"]
 
     def test_the_query_count_does_not_grow_with_the_links(self, client, links, django_assert_num_queries):
-        with django_assert_num_queries(3):  # count, page, sources of the page
+        with django_assert_num_queries(4):  # the data version, count, page, sources of the page
             client.get(self.URL, {"start": "2020-01-01"})
 
 
