@@ -405,4 +405,4 @@ class SurgesView(AnalyticsView):
 
     def compute(self, selected, filters, scope):
         found = analytics.surges(selected, scope=scope, chose_kinds=bool(filters.kinds))
-        return {"rule": analytics.SURGE_RULE, "n": len(found), "surges": [surge.as_dict() for surge in found]}
+        return {"rule": analytics.SURGE_RULE, "n": len(found), "surges": analytics.surge_dicts(found)}

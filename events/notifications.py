@@ -1,4 +1,4 @@
-"""Webhook notifications for newly published incidents.
+"""Webhook notifications for newly published incidents, and for the surges they make.
 
 Publishing writes one outbox row (Delivery) per matching subscription in the publishing transaction;
 `send_delivery` POSTs it, signed, and on failure schedules the next attempt with exponential backoff.
@@ -20,7 +20,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from .models import Delivery, Incident
+from . import analytics
+from .models import Delivery, Incident, Subscription, SurgeAlert
 from .properties import properties, properties_json
 
 log = logging.getLogger(__name__)
@@ -30,13 +31,18 @@ MAX_BACKOFF_SECONDS = 24 * 3600
 
 
 def create_deliveries(incident_ids: Sequence[int]) -> list[int]:
-    """Outbox rows for every active subscription each published incident matches; returns their ids.
+    """Outbox rows for every active subscription each published incident matches, and for the surges these
+    incidents make (create_surge_deliveries); returns their ids.
 
     One statement for any number of incidents. A subscriber gets an incident once, even if it is
     unpublished and published again.
     """
     if not incident_ids:
         return []
+    return _incident_deliveries(incident_ids) + create_surge_deliveries(incident_ids)
+
+
+def _incident_deliveries(incident_ids: Sequence[int]) -> list[int]:
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -45,7 +51,7 @@ def create_deliveries(incident_ids: Sequence[int]) -> list[int]:
             SELECT s.id, i.id, 'pending', 0, now(), '', now()
             FROM events_incident AS i
             JOIN events_subscription AS s
-              ON s.active
+              ON s.active AND s.notify_incidents
              AND (cardinality(s.kinds) = 0 OR i.kind = ANY (s.kinds))
              AND (s.country = '' OR s.country = i.country)
             LEFT JOIN posture_base AS b ON b.id = s.base_id
@@ -57,6 +63,64 @@ def create_deliveries(incident_ids: Sequence[int]) -> list[int]:
             RETURNING id
             """,
             [list(incident_ids)],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def record_surges(incident_ids: Sequence[int]) -> list[int]:
+    """The surge weeks these incidents are in, recorded once each; returns the ids of those new here."""
+    found = analytics.surges_touched_by(incident_ids)
+    if not found:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO events_surgealert (scope, key, label, base_id, week, count, previous, detected_at)
+            SELECT f.scope, f.key, f.label, CASE WHEN f.scope = 'base' THEN f.key::bigint END, f.week, f.count,
+                   f.previous, now()
+            FROM unnest(%s::text[], %s::text[], %s::text[], %s::date[], %s::int[], %s::int[])
+                 AS f(scope, key, label, week, count, previous)
+            ORDER BY f.week, f.scope, f.key
+            ON CONFLICT (scope, key, week) DO NOTHING
+            RETURNING id
+            """,
+            [[getattr(surge, column) for surge in found] for column in ("scope", "key", "label", "week", "count",
+                                                                         "previous")],
+        )  # fmt: skip
+        return [row[0] for row in cursor.fetchall()]
+
+
+def create_surge_deliveries(incident_ids: Sequence[int]) -> list[int]:
+    """Outbox rows for the new surges these incidents make, to the active subscriptions that ask for surges.
+
+    A subscription with a country or a base filter hears of surges at bases in that country, or within its
+    distance of that base, and of no side's; one with neither hears of every surge.
+    """
+    if not Subscription.objects.filter(active=True, notify_surges=True).exists():
+        return []  # the usual case: no surge counting on every publication
+    surge_ids = record_surges(incident_ids)
+    if not surge_ids:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO events_delivery (subscription_id, surge_id, status, attempts, next_attempt_at,
+                                         last_error, created_at)
+            SELECT s.id, g.id, 'pending', 0, now(), '', now()
+            FROM events_surgealert AS g
+            LEFT JOIN posture_base AS gb ON gb.id = g.base_id
+            JOIN events_subscription AS s ON s.active AND s.notify_surges
+            LEFT JOIN posture_base AS b ON b.id = s.base_id
+            WHERE g.id = ANY (%s)
+              AND ((s.country = '' AND s.base_id IS NULL)
+                   OR (g.scope = 'base' AND (s.country = '' OR s.country = gb.country)
+                       AND (s.base_id IS NULL
+                            OR ST_DistanceSphere(gb.location, b.location) <= s.within_km * 1000.0)))
+            ORDER BY g.id, s.id
+            ON CONFLICT (subscription_id, surge_id) DO NOTHING
+            RETURNING id
+            """,
+            [surge_ids],
         )
         return [row[0] for row in cursor.fetchall()]
 
@@ -115,6 +179,8 @@ WEBHOOK_INCIDENT = (
 
 
 def payload(delivery: Delivery) -> dict:
+    if delivery.surge_id:
+        return surge_payload(delivery)
     with connection.cursor() as cursor:
         cursor.execute(WEBHOOK_INCIDENT.sql, (*WEBHOOK_INCIDENT.params, delivery.incident_id))
         incident = json.loads(cursor.fetchone()[0])
@@ -127,6 +193,29 @@ def payload(delivery: Delivery) -> dict:
     }
 
 
+def surge_payload(delivery: Delivery) -> dict:
+    alert: SurgeAlert = delivery.surge
+    surge = analytics.Surge(
+        scope=alert.scope, key=alert.key, label=alert.label, week=alert.week, count=alert.count,
+        previous=alert.previous,
+    )  # fmt: skip
+    since = alert.week - dt.timedelta(weeks=analytics.SURGE_WEEKS)
+    query = f"start={since:%Y-%m-%d}&end={alert.week + dt.timedelta(days=6):%Y-%m-%d}"
+    query += f"&base={alert.key}&scope=base" if alert.scope == SurgeAlert.Scope.BASE else "&scope=side"
+    return {
+        "event": "surge.detected",
+        "delivery": delivery.pk,
+        "subscription": {"id": delivery.subscription_id, "name": delivery.subscription.name},
+        "sent_at": timezone.now().isoformat(),
+        "surge": {
+            "id": alert.pk,
+            **surge.as_dict(),
+            "rule": analytics.SURGE_RULE,
+            "api_path": f"/api/v1/analytics/surges/?{query}",
+        },
+    }
+
+
 def send_delivery(delivery_id: int) -> int | None:
     """Attempt one due delivery. Returns the seconds until the next attempt if it failed and will be retried.
 
@@ -136,7 +225,7 @@ def send_delivery(delivery_id: int) -> int | None:
     with transaction.atomic():
         delivery = (
             Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("subscription", "incident__base", "incident__nearest_base")
+            .select_related("subscription", "incident", "surge")
             .filter(pk=delivery_id, status=Delivery.Status.PENDING)
             .first()
         )
@@ -144,7 +233,8 @@ def send_delivery(delivery_id: int) -> int | None:
         if delivery is None or delivery.next_attempt_at > now + dt.timedelta(seconds=1):
             return None
         subscription = delivery.subscription
-        if not subscription.active or delivery.incident.status != Incident.Status.PUBLISHED:
+        unpublished = delivery.incident_id and delivery.incident.status != Incident.Status.PUBLISHED
+        if not subscription.active or unpublished:
             delivery.status = Delivery.Status.SKIPPED
             delivery.save(update_fields=["status"])
             return None
@@ -152,7 +242,7 @@ def send_delivery(delivery_id: int) -> int | None:
         headers = {
             "Content-Type": "application/json",
             "User-Agent": "posture-webhooks/1",
-            "X-Posture-Event": "incident.published",
+            "X-Posture-Event": delivery.event,
             "X-Posture-Delivery": str(delivery.pk),
             SIGNATURE_HEADER: sign(subscription.secret, body),
         }

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 
 import numpy as np
 import pytest
+from django.contrib.gis.geos import Point
 from django.core.management import call_command
 from django.db import connection
 from lifelines import KaplanMeierFitter
@@ -13,10 +16,12 @@ from lifelines.utils import median_survival_times
 
 from bench import planted as planting
 from events import analytics
-from events.models import Incident, IncidentLink, Involvement
+from events.models import Delivery, Incident, IncidentLink, Involvement, Subscription, SurgeAlert
 from posture.models import Actor
 
-from .factories import ActorFactory, BaseFactory, IncidentFactory, InvolvementFactory
+from .celery_worker import WebhookReceiver, wait_until
+from .factories import ActorFactory, BaseFactory, IncidentFactory, InvolvementFactory, SourceFactory
+from .test_api_writes import feature
 
 pytestmark = pytest.mark.django_db
 
@@ -287,3 +292,81 @@ def test_the_bootstrap_median_ci_and_the_rate_ratio_on_known_numbers():
     assert unbounded["low"] > 1
     low, high, _ = analytics.median_ci(np.arange(1, 101, dtype=float))
     assert low < 50.5 < high
+
+
+@pytest.fixture
+def receiver():
+    server = WebhookReceiver()
+    yield server
+    server.close()
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_surge_is_a_webhook_alert_to_the_subscriptions_that_ask_for_it_sent_once(celery_worker, editor_api, receiver):
+    militia, us = side_actor("militia"), side_actor("us")
+    tower = BaseFactory(name="Tower 22", location=Point(38.77, 33.32, srid=4326))
+    far = BaseFactory(name="Far away", location=Point(47.0, 30.5, srid=4326))
+    everything = Subscription.objects.create(name="All surges", url=receiver.url + "all", notify_incidents=False,
+                                             notify_surges=True)  # fmt: skip
+    near = Subscription.objects.create(name="Tower 22", url=receiver.url + "near", notify_incidents=False,
+                                       notify_surges=True, base=tower, within_km=50)  # fmt: skip
+    elsewhere = Subscription.objects.create(name="Elsewhere", url=receiver.url + "far", notify_incidents=False,
+                                            notify_surges=True, base=far, within_km=10)  # fmt: skip
+    incidents_only = Subscription.objects.create(name="Incidents", url=receiver.url + "incidents")
+    monday = dt.date(2024, 1, 1)
+    for week in range(6):  # one attack a week
+        attack(monday + dt.timedelta(weeks=week), militia, us, base=tower)
+    for day in range(2):
+        attack(monday + dt.timedelta(weeks=6, days=day), militia, us, base=tower)
+    source = SourceFactory()
+
+    def publish(day: str) -> int:
+        actors = [{"role": "attacker", "slug": militia.slug}, {"role": "target", "slug": us.slug}]
+        body = feature(source, occurred_on=day, base=tower.pk, status="published", actors=actors)
+        response = editor_api.post("/api/v1/incidents/", body, format="json")
+        assert response.status_code == 201, response.content
+        return response.json()["id"]
+
+    # The third attack of the week (3 >= 2 x 1): a surge for the militia and for Tower 22.
+    third = publish("2024-02-14")
+
+    surges = {(s.scope, s.label): s for s in SurgeAlert.objects.all()}
+    assert set(surges) == {("side", "Militia"), ("base", "Tower 22")}
+    assert {(s.week, s.count, s.previous) for s in surges.values()} == {(dt.date(2024, 2, 12), 3, 4)}
+    sent = Delivery.objects.exclude(surge=None)
+    assert sorted((d.subscription.name, d.surge.scope) for d in sent) == [
+        ("All surges", "base"), ("All surges", "side"), ("Tower 22", "base")
+    ]  # fmt: skip
+    assert not Delivery.objects.filter(subscription=elsewhere).exists()
+    assert list(Delivery.objects.filter(subscription=incidents_only).values_list("incident", flat=True)) == [third]
+    wait_until(lambda: not Delivery.objects.exclude(status=Delivery.Status.DELIVERED).exists(), "the deliveries")
+    alerts = [r for r in receiver.received if r.headers["X-Posture-Event"] == "surge.detected"]
+    assert sorted(r.path for r in alerts) == ["/all", "/all", "/near"]
+    for request in alerts:
+        subscription = everything if request.path == "/all" else near
+        expected = "sha256=" + hmac.new(subscription.secret.encode(), request.body, hashlib.sha256).hexdigest()
+        assert hmac.compare_digest(expected, request.headers["X-Posture-Signature"])
+    base_alert = next(r.json() for r in alerts if r.path == "/near")
+    assert base_alert["event"] == "surge.detected"
+    surge = base_alert["surge"]
+    assert (surge["scope"], surge["label"], surge["week"], surge["count"], surge["previous_mean"]) == (
+        "base", "Tower 22", "2024-02-12", 3, 1.0
+    )  # fmt: skip
+    assert surge["ratio"]["value"] == 3.0
+    assert surge["api_path"] == f"/api/v1/analytics/surges/?start=2024-01-15&end=2024-02-18&base={tower.pk}&scope=base"
+
+    # A fourth attack the same week surges no more: each surge is announced once.
+    publish("2024-02-15")
+    assert Delivery.objects.exclude(surge=None).count() == 3
+    assert SurgeAlert.objects.count() == 2
+
+
+def test_the_surges_ratios_computed_together_are_those_computed_one_by_one():
+    found = [
+        analytics.Surge("side", "x", "X", dt.date(2024, 1, 1), count, previous)
+        for count, previous in [(3, 0), (4, 4), (9, 10), (30, 2), (3, 1)]
+    ]
+    together = analytics.surge_dicts(found)
+    for surge, shown in zip(found, together, strict=True):
+        assert shown["ratio"] == pytest.approx(surge.ratio())

@@ -25,6 +25,7 @@ from .jobs import (
     ImportRecord,
     ImportRowError,
     Subscription,
+    SurgeAlert,
     SyncState,
 )
 
@@ -50,6 +51,7 @@ __all__ = [
     "ImportRowError",
     "ImportRecord",
     "Subscription",
+    "SurgeAlert",
     "DeliveryQuerySet",
     "Delivery",
     "SyncState",
