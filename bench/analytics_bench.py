@@ -13,7 +13,8 @@ Loads N synthetic incidents (bench/synthetic.py, default 1,000,000, or BENCH_N),
               targets never answer, and takes minutes at 100,000);
   surges      ours: events.analytics.surges (weekly counts per side and per base, zero-filled series, a window
               over the previous four weeks, labels, and the ratio's exact CI in Python); hand: the weekly
-              counts with the previous four weeks summed by a correlated subquery, no filling, no labels.
+              counts with the previous four weeks summed by a window over the dates (a week with no incident
+              needs no row: it cannot surge), no labels, no intervals.
 
 The outputs are compared first (the same windows; the same surge weeks and counts). Prints medians and the
 ratios, and writes bench/results/analytics-<time>.json.
@@ -70,14 +71,14 @@ WITH weekly AS MATERIALIZED (
     WHERE i.status = 'published' AND i.kind = ANY (%(force)s) AND i.base_id IS NOT NULL
     GROUP BY 1, 2, 3
 )
-SELECT c.scope, c.key, c.week, c.n, coalesce(p.n, 0)
-FROM weekly AS c
+SELECT c.scope, c.key, c.week, c.n, coalesce(c.previous, 0)
+FROM (
+    SELECT w.*, sum(w.n) OVER (PARTITION BY w.scope, w.key ORDER BY w.week
+                               RANGE BETWEEN interval '28 days' PRECEDING AND interval '7 days' PRECEDING) AS previous
+    FROM weekly AS w
+) AS c
 CROSS JOIN (SELECT min(week) AS first FROM weekly) AS f
-LEFT JOIN LATERAL (
-    SELECT sum(p.n) AS n FROM weekly AS p
-    WHERE p.scope = c.scope AND p.key = c.key AND p.week BETWEEN c.week - 28 AND c.week - 7
-) AS p ON true
-WHERE c.week >= f.first + 28 AND c.n >= %(minimum)s AND c.n * 4 >= %(factor)s * coalesce(p.n, 0)
+WHERE c.week >= f.first + 28 AND c.n >= %(minimum)s AND c.n * 4 >= %(factor)s * coalesce(c.previous, 0)
 ORDER BY c.week, c.scope, c.key
 """
 

@@ -133,29 +133,22 @@ attack_dyads AS MATERIALIZED (
 ahead AS (
     SELECT id, is_attack,
            -- Walking the days backwards, so the frame only grows: min() has no inverse, and a frame whose
-           -- start moved would be aggregated again from scratch for every row.
-           min(day) FILTER (WHERE is_attack) OVER (
+           -- start moved would be aggregated again from scratch for every row. [day, id]: the earliest, then
+           -- the lowest id, in one pass (joining back on the day multiplied rows by the actions of that day).
+           min(ARRAY[day::bigint, id]) FILTER (WHERE is_attack) OVER (
                PARTITION BY attacker, target ORDER BY day DESC RANGE BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
-           ) AS next_day
+           ) AS next
     FROM (
         SELECT id, day, attacker, target, false AS is_attack FROM action_dyads
         UNION ALL
         SELECT id, day, attacker, target, true FROM attack_dyads
     ) AS t
 ),
-per_action AS (SELECT id, min(next_day) AS next_day FROM ahead WHERE NOT is_attack GROUP BY id),
-first_attack AS (
-    SELECT ad.id, min(d.id) AS attack
-    FROM per_action AS p
-    JOIN action_dyads AS ad ON ad.id = p.id
-    JOIN attack_dyads AS d ON d.attacker = ad.attacker AND d.target = ad.target AND d.day = p.next_day
-    GROUP BY ad.id
-)
-SELECT a.id, a.kind, a.occurred_on, f.attack, DATE '1900-01-01' + p.next_day,
-       coalesce(DATE '1900-01-01' + p.next_day, %s::date) - a.occurred_on AS days, p.next_day IS NULL AS censored
+per_action AS (SELECT id, min(next) AS next FROM ahead WHERE NOT is_attack GROUP BY id)
+SELECT a.id, a.kind, a.occurred_on, p.next[2], DATE '1900-01-01' + p.next[1]::integer,
+       coalesce(DATE '1900-01-01' + p.next[1]::integer, %s::date) - a.occurred_on AS days, p.next IS NULL AS censored
 FROM actions AS a
 JOIN per_action AS p ON p.id = a.id
-LEFT JOIN first_attack AS f ON f.id = a.id
 ORDER BY a.occurred_on, a.id
 """
 
@@ -804,32 +797,27 @@ def surge_dicts(found: Sequence[Surge]) -> list[dict]:
     return out
 
 
-# Counted per (scope, key, ISO week): a side's force incidents as attacker, a base's as its target. The series
-# are filled with zero weeks from the data's first week, and a week surges when it holds at least
-# SURGE_MIN_COUNT and SURGE_FACTOR times the mean of the previous SURGE_WEEKS (weeks the data cover).
+# Counted per (scope, key, ISO week): a side's force incidents as attacker, a base's as its target. A week
+# surges when it holds at least SURGE_MIN_COUNT and SURGE_FACTOR times the mean of the previous SURGE_WEEKS
+# weeks, summed by a window over the dates: a week with no incident needs no row (it cannot surge, and counts
+# as zero in the weeks after it). Weeks before the data's first week + SURGE_WEEKS have no past to judge by.
 SURGES_SQL = """
-WITH rows AS ({rows}),
-keyed AS (
+WITH keyed AS (
+    -- The selection twice rather than a CTE read twice, which PostgreSQL would write out in full first.
     SELECT 'side' AS scope, s.key, date_trunc('week', r.occurred_on::timestamp)::date AS week
-    FROM rows AS r CROSS JOIN LATERAL unnest(r.attacking_sides) AS s(key)
+    FROM ({rows}) AS r CROSS JOIN LATERAL unnest(r.attacking_sides) AS s(key)
     UNION ALL
     SELECT 'base', r.base_id::text, date_trunc('week', r.occurred_on::timestamp)::date
-    FROM rows AS r WHERE r.base_id IS NOT NULL
+    FROM ({rows}) AS r WHERE r.base_id IS NOT NULL
 ),
 counted AS (SELECT scope, key, week, count(*) AS n FROM keyed GROUP BY 1, 2, 3),
-bounds AS (SELECT %s::date AS first, max(week) AS last FROM counted),
-keys AS (SELECT scope, key, min(week) AS since FROM counted GROUP BY 1, 2),
-filled AS (
-    SELECT k.scope, k.key, w.week::date AS week, coalesce(c.n, 0) AS n
-    FROM keys AS k CROSS JOIN bounds AS b
-    CROSS JOIN LATERAL generate_series(greatest(b.first, k.since - 28)::timestamp, b.last::timestamp,
-                                       interval '1 week') AS w(week)
-    LEFT JOIN counted AS c ON c.scope = k.scope AND c.key = k.key AND c.week = w.week::date
-),
+bounds AS (SELECT %s::date AS first),
 windowed AS (
-    SELECT f.*, sum(n) OVER previous AS previous
-    FROM filled AS f
-    WINDOW previous AS (PARTITION BY scope, key ORDER BY week ROWS BETWEEN {weeks} PRECEDING AND 1 PRECEDING)
+    SELECT c.*, sum(n) OVER (
+        PARTITION BY scope, key ORDER BY week
+        RANGE BETWEEN interval '{days} days' PRECEDING AND interval '7 days' PRECEDING
+    ) AS previous
+    FROM counted AS c
 )
 SELECT w.scope, w.key, coalesce(s.name, a.name, bs.name, w.key), w.week, w.n, coalesce(w.previous, 0)
 FROM windowed AS w CROSS JOIN bounds AS b
@@ -861,7 +849,7 @@ def surges(selected: QuerySet, *, scope: str | None = None, chose_kinds: bool = 
 def _surges(counted: QuerySet, first_week: dt.date, only: tuple[str, list]) -> list[Surge]:
     sql, params = _compiled(counted, "occurred_on", "attacking_sides", "base_id")
     statement = SURGES_SQL.format(rows=sql, weeks=SURGE_WEEKS, days=7 * SURGE_WEEKS, only=only[0])
-    rows = _fetch(statement, [*params, first_week, SURGE_MIN_COUNT, SURGE_FACTOR, *only[1]])
+    rows = _fetch(statement, [*params, *params, first_week, SURGE_MIN_COUNT, SURGE_FACTOR, *only[1]])
     return [Surge(scope=r[0], key=r[1], label=r[2], week=r[3], count=r[4], previous=int(r[5])) for r in rows]
 
 
