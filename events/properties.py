@@ -82,9 +82,7 @@ INCIDENT_PROPERTIES: list[Property] = [
     _column("country", TEXT, description="ISO 3166-1 alpha-3, or empty (at sea, regional)."),
     _column("base", _nullable(INTEGER), "base_id", description="The targeted base's id."),
     Property("base_name", "b.name", _nullable(TEXT)),
-    Property(
-        "attackers", "to_json(i.attacker_names)", {"type": "array", "items": TEXT}, columns=("attacker_names",)
-    ),
+    Property("attackers", "to_json(i.attacker_names)", {"type": "array", "items": TEXT}, columns=("attacker_names",)),
     Property("targets", "to_json(i.target_names)", {"type": "array", "items": TEXT}, columns=("target_names",)),
     _column("attribution", TEXT, choices=Incident.Attribution),
     _column("casualties_best", INTEGER),
@@ -93,9 +91,7 @@ INCIDENT_PROPERTIES: list[Property] = [
     _column("munitions", _nullable(INTEGER)),
     _column("status", TEXT, choices=Incident.Status, description="Drafts only reach editors."),
     _column("summary", TEXT, detail=True),
-    _column(
-        "geo_precision", INTEGER, detail=True, description="1 exact, 2 near the named place, 3 region (ACLED)."
-    ),
+    _column("geo_precision", INTEGER, detail=True, description="1 exact, 2 near the named place, 3 region (ACLED)."),
     _column("admin1", TEXT, detail=True),
     Property(
         "nearest_base",
