@@ -25,6 +25,7 @@ __all__ = [
     "announce_publication",
     "check_upload",
     "delete_incident",
+    "finish_incident_write",
     "link_incidents",
     "record_incident",
     "start_import",
@@ -85,10 +86,7 @@ def record_incident(*, fields: dict, relations: IncidentRelations, user=None) ->
     incident = Incident(**fields, created_by=user if user and user.is_authenticated else None)
     incident.save()
     _replace_relations(incident, relations)
-    incident.refresh_derived()
-    if incident.status == Incident.Status.PUBLISHED:
-        announce_publication([incident.pk])
-    tasks.queue_after_commit(tasks.refresh_suggestions, [incident.pk])
+    finish_incident_write(incident, was_published=False)
     return incident
 
 
@@ -99,11 +97,24 @@ def update_incident(incident: Incident, *, fields: dict, relations: IncidentRela
         setattr(incident, name, value)
     incident.save()
     _replace_relations(incident, relations)
+    finish_incident_write(incident, was_published=was_published)
+    return incident
+
+
+def finish_incident_write(
+    incident: Incident,
+    *,
+    was_published: bool,
+    also_refresh: Iterable[int] = (),
+    on_queue_error: Callable[[Exception], None] | None = None,
+) -> None:
+    """What every write of an incident ends with, inside its transaction: the derived figures, the webhook
+    announcement when it has just been published, and its suggestions (and `also_refresh`'s) queued again.
+    record_incident, update_incident and the admin's save all end here."""
     incident.refresh_derived()
     if incident.status == Incident.Status.PUBLISHED and not was_published:
-        announce_publication([incident.pk])
-    tasks.queue_after_commit(tasks.refresh_suggestions, [incident.pk])
-    return incident
+        announce_publication([incident.pk], on_queue_error=on_queue_error)
+    tasks.queue_after_commit(tasks.refresh_suggestions, sorted({incident.pk, *also_refresh}))
 
 
 @transaction.atomic

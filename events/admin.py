@@ -4,7 +4,7 @@ from django.utils.html import format_html
 from leaflet.admin import LeafletGeoAdminMixin
 from simple_history.admin import SimpleHistoryAdmin
 
-from .actions import announce_publication
+from .actions import finish_incident_write
 from .job_admin import QUEUE_DOWN
 from .models import Casualty, Incident, IncidentLink, Involvement, LinkSuggestion, SuggestionRejection
 from .review import accept_suggestions, queue_refresh, reject_suggestions
@@ -68,26 +68,21 @@ class IncidentAdmin(LeafletGeoAdminMixin, SimpleHistoryAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        incident = form.instance
-        incident.refresh_derived()
         # Its links, actors or date may have changed what it answers and what answers it.
         later = [
-            form.instance.incident_id
+            inline.instance.incident_id
             for fs in formsets
             if fs.model is IncidentLink and fs.fk.name == "prior"
-            for form in fs.forms
-            if form.instance.incident_id
+            for inline in fs.forms
+            if inline.instance.incident_id
         ]
-        queue_refresh([incident.pk, *later])
-        was_published = change and form.initial.get("status") == Incident.Status.PUBLISHED
-        if incident.status == Incident.Status.PUBLISHED and not was_published:
+        finish_incident_write(
+            form.instance,
+            was_published=change and form.initial.get("status") == Incident.Status.PUBLISHED,
+            also_refresh=later,
             # The webhook outbox rows are written in this transaction; a broker that is down only delays them.
-            announce_publication(
-                [incident.pk],
-                on_queue_error=lambda exc: messages.warning(
-                    request, QUEUE_DOWN.format(what="its webhook notifications")
-                ),
-            )
+            on_queue_error=lambda exc: messages.warning(request, QUEUE_DOWN.format(what="its webhook notifications")),
+        )
 
 
 @admin.register(IncidentLink)
