@@ -128,14 +128,14 @@ attack_dyads AS MATERIALIZED (
     SELECT b.id, b.occurred_on - DATE '1900-01-01' AS day, x.key AS attacker, y.key AS target
     FROM events_incident AS b, unnest(b.attacking_sides) AS x(key), unnest(b.targeted_sides) AS y(key)
     WHERE b.status = 'published' AND b.kind = ANY (%s)
-      AND (x.key, y.key) IN (SELECT attacker, target FROM action_dyads)
 ),
 ahead AS (
     SELECT id, is_attack,
            -- Walking the days backwards, so the frame only grows: min() has no inverse, and a frame whose
-           -- start moved would be aggregated again from scratch for every row. [day, id]: the earliest, then
-           -- the lowest id, in one pass (joining back on the day multiplied rows by the actions of that day).
-           min(ARRAY[day::bigint, id]) FILTER (WHERE is_attack) OVER (
+           -- start moved would be aggregated again from scratch for every row. The day and the id packed in one
+           -- bigint (days since 1900 fit in 16 bits, ids in the other 47): the earliest, then the lowest id,
+           -- in one pass (joining back on the day multiplied rows by the actions of that day).
+           min((day::bigint << 47) | id) FILTER (WHERE is_attack) OVER (
                PARTITION BY attacker, target ORDER BY day DESC RANGE BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
            ) AS next
     FROM (
@@ -145,8 +145,9 @@ ahead AS (
     ) AS t
 ),
 per_action AS (SELECT id, min(next) AS next FROM ahead WHERE NOT is_attack GROUP BY id)
-SELECT a.id, a.kind, a.occurred_on, p.next[2], DATE '1900-01-01' + p.next[1]::integer,
-       coalesce(DATE '1900-01-01' + p.next[1]::integer, %s::date) - a.occurred_on AS days, p.next IS NULL AS censored
+SELECT a.id, a.kind, a.occurred_on, p.next & (2 ^ 47 - 1)::bigint, DATE '1900-01-01' + (p.next >> 47)::integer,
+       coalesce(DATE '1900-01-01' + (p.next >> 47)::integer, %s::date) - a.occurred_on AS days,
+       p.next IS NULL AS censored
 FROM actions AS a
 JOIN per_action AS p ON p.id = a.id
 ORDER BY a.occurred_on, a.id
