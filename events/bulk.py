@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 from django.apps import apps
 from django.db import connection
 
+from .derived import DERIVED_COLUMNS, DERIVED_SELECT, DERIVED_VALUES, NEAREST_BASE_JOIN, casualty_totals
+
 if TYPE_CHECKING:
     from .importing.records import ParsedIncident
 
@@ -67,40 +69,18 @@ STAGE_COLUMNS = (
     " munitions, status"
 )
 
-# The nearest base (id and km) of the row aliased `s`, as `nb`: by ST_DistanceSphere, which is what
-# Django's Distance uses on these fields, so it agrees with Incident.refresh_derived(). Shared by imports
-# and refresh_nearest_bases().
-NEAREST_BASE_JOIN = """
-    LEFT JOIN LATERAL (
-        SELECT b.id, round((ST_DistanceSphere(b.location, s.location) / 1000)::numeric, 3)::float8 AS km
-        FROM posture_base AS b
-        WHERE s.location IS NOT NULL
-        ORDER BY ST_DistanceSphere(b.location, s.location), b.id
-        LIMIT 1
-    ) AS nb ON true
-"""
+# The derived figures of a staged row, as Incident.refresh_derived() computes them (events/derived.py).
+DERIVED_JOINS = casualty_totals(casualties="import_stage_casualty", key="incident_id") + NEAREST_BASE_JOIN
 
-# The derived figures, computed as Incident.refresh_derived() does: casualty totals from the staged
-# casualties, and the nearest base.
-DERIVED_JOINS = (
+INCIDENT_VALUES = (
     """
-    LEFT JOIN (
-        SELECT incident_id,
-               sum(coalesce(best, low, high)) AS all_best,
-               coalesce(sum(coalesce(best, low, high)) FILTER (WHERE kind = 'killed'), 0) AS killed_best
-        FROM import_stage_casualty GROUP BY incident_id
-    ) AS c ON c.incident_id = s.incident_id
-"""
-    + NEAREST_BASE_JOIN
-)
-
-INCIDENT_VALUES = """
     occurred_on = s.occurred_on, date_precision = s.date_precision, kind = s.kind, title = s.title,
     summary = s.summary, attribution = s.attribution, location = s.location, geo_precision = s.geo_precision,
     place_name = s.place_name, country = s.country, admin1 = s.admin1, base_id = s.base_id, weapon = s.weapon,
-    munitions = s.munitions, casualties_best = coalesce(c.all_best, 0), fatalities_best = coalesce(c.killed_best, 0),
-    nearest_base_id = nb.id, nearest_base_km = nb.km, updated_at = now()
+    munitions = s.munitions, updated_at = now(),
 """
+    + DERIVED_VALUES
+)
 
 
 @dataclass
@@ -235,12 +215,11 @@ def _insert_new(cursor, user_id: int | None) -> None:
         INSERT INTO events_incident (
             id, occurred_on, date_precision, kind, title, summary, attribution, location, geo_precision,
             place_name, country, admin1, base_id, weapon, munitions, status, dataset, external_id,
-            casualties_best, fatalities_best, nearest_base_id, nearest_base_km, created_by_id, created_at, updated_at
+            {DERIVED_COLUMNS}, created_by_id, created_at, updated_at
         )
         SELECT s.incident_id, s.occurred_on, s.date_precision, s.kind, s.title, s.summary, s.attribution,
                s.location, s.geo_precision, s.place_name, s.country, s.admin1, s.base_id, s.weapon, s.munitions,
-               s.status, s.dataset, s.external_id, coalesce(c.all_best, 0), coalesce(c.killed_best, 0),
-               nb.id, nb.km, %s, now(), now()
+               s.status, s.dataset, s.external_id, {DERIVED_SELECT}, %s, now(), now()
         FROM import_stage AS s {DERIVED_JOINS}
         WHERE NOT s.is_update
         ORDER BY s.row_no

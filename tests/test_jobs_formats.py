@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.contrib.gis.geos import Point
 from django.core.files.base import ContentFile
 from rest_framework.authtoken.models import Token
 
@@ -12,7 +13,7 @@ from events import importing
 from events.models import Casualty, ImportJob, Incident, Involvement
 
 from .acled_rows import acled_rows, write_acled_csv
-from .factories import ActorFactory, CasualtyFactory, IncidentFactory, InvolvementFactory
+from .factories import ActorFactory, BaseFactory, CasualtyFactory, IncidentFactory, InvolvementFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -264,3 +265,21 @@ def test_the_import_list_and_detail_take_the_same_queries_whatever_the_number_of
 
     assert listed["count"] == 5
     assert len(detail["row_errors"]) == 10
+
+
+def test_an_import_writes_the_derived_figures_refresh_derived_would(tmp_path):
+    """Imports and the model share one SQL definition of the derived columns; the figures agree row for row."""
+    for lon, lat in ((42.44, 33.79), (44.0, 36.2), (40.9, 35.3), (44.36, 33.31)):
+        BaseFactory(location=Point(lon, lat, srid=4326))
+    path = write_acled_csv(tmp_path / "acled.csv", acled_rows(60))
+    job = run(path.read_bytes(), "acled", name="acled.csv")
+    assert job.status == ImportJob.Status.DONE, job.error
+
+    columns = ("casualties_best", "fatalities_best", "nearest_base_id", "nearest_base_km")
+    imported = dict((row[0], row[1:]) for row in Incident.objects.values_list("pk", *columns))
+    assert len(imported) == 60
+    assert any(row[1] for row in imported.values())  # some killed
+    assert all(row[2] for row in imported.values())  # every row located
+    for incident in Incident.objects.all():
+        incident.refresh_derived()
+    assert dict((row[0], row[1:]) for row in Incident.objects.values_list("pk", *columns)) == imported

@@ -10,14 +10,16 @@ from django.contrib.postgres.indexes import GinIndex
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import connection
-from django.db.models import F, Q, Sum
+from django.db.models import F, Q
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce, Now
+from django.db.models.functions import Now
 from simple_history.models import HistoricalRecords
 
 from posture.countries import CountryField, country_code_check, country_name
 from posture.estimates import Estimate, point_in_range
 from posture.models import Actor, Base, Source
+
+from ..derived import REFRESH_ONE
 
 
 class Kind(models.TextChoices):
@@ -317,32 +319,11 @@ class Incident(models.Model):
         return country_name(self.country)
 
     def refresh_derived(self) -> None:
-        """Recompute the rollups kept on the row: casualty totals and the nearest base.
-
-        Called after every write that touches the incident or its casualties (admin, API, import).
-        """
-        totals = self.casualties.aggregate(
-            all=Coalesce(Sum(Coalesce("best", "low", "high")), 0),
-            killed=Coalesce(Sum(Coalesce("best", "low", "high"), filter=Q(kind=Casualty.Kind.KILLED)), 0),
-        )
-        nearest = None
-        if self.location is not None:
-            nearest = (
-                Base.objects.annotate(distance=models.functions.Distance("location", self.location))
-                .order_by("distance")
-                .values_list("pk", "distance")
-                .first()
-            )
-        Incident.objects.filter(pk=self.pk).update(
-            casualties_best=totals["all"],
-            fatalities_best=totals["killed"],
-            nearest_base_id=nearest[0] if nearest else None,
-            nearest_base_km=round(nearest[1].km, 3) if nearest else None,
-        )
-        self.casualties_best = totals["all"]
-        self.fatalities_best = totals["killed"]
-        self.nearest_base_id = nearest[0] if nearest else None
-        self.nearest_base_km = round(nearest[1].km, 3) if nearest else None
+        """Recompute the rollups kept on the row, casualty totals and the nearest base, with the SQL the imports
+        use (events/derived.py). Called after every write that touches the incident or its casualties."""
+        with connection.cursor() as cursor:
+            cursor.execute(REFRESH_ONE, {"id": self.pk})
+            self.casualties_best, self.fatalities_best, self.nearest_base_id, self.nearest_base_km = cursor.fetchone()
 
 
 class Involvement(models.Model):

@@ -1,0 +1,58 @@
+"""The figures kept on each incident row, defined once in SQL: casualty totals (the best estimate, else the
+low, else the high, summed over its casualty rows; killed alone as fatalities) and the nearest base with its
+distance in km (by ST_DistanceSphere, ties to the lower base id).
+
+Incident.refresh_derived() applies them to one row, imports to their staged rows (events/bulk.py), and
+refresh_nearest_bases() the nearest base to every row. Each statement names its incident row `s`.
+"""
+
+# ruff: noqa: S608  (assembled from the constants below; values go in as parameters)
+
+from __future__ import annotations
+
+
+def casualty_totals(*, casualties: str, key: str, where: str = "") -> str:
+    """A LEFT JOIN giving `c.all_best` and `c.killed_best` for incident `s` (joined on `s.<key>`) from the
+    table `casualties` (events_casualty, or an import's staged copy); NULL when it has none."""
+    return f"""
+    LEFT JOIN (
+        SELECT incident_id,
+               sum(coalesce(best, low, high)) AS all_best,
+               coalesce(sum(coalesce(best, low, high)) FILTER (WHERE kind = 'killed'), 0) AS killed_best
+        FROM {casualties} {where} GROUP BY incident_id
+    ) AS c ON c.incident_id = s.{key}
+"""
+
+
+# `nb.id` and `nb.km` for incident `s`, both NULL when it has no location.
+NEAREST_BASE_JOIN = """
+    LEFT JOIN LATERAL (
+        SELECT b.id, round((ST_DistanceSphere(b.location, s.location) / 1000)::numeric, 3)::float8 AS km
+        FROM posture_base AS b
+        WHERE s.location IS NOT NULL
+        ORDER BY ST_DistanceSphere(b.location, s.location), b.id
+        LIMIT 1
+    ) AS nb ON true
+"""
+
+# Each derived column and its value, from the two joins above: as a SET list, or as INSERT columns and SELECT
+# expressions in the same order.
+DERIVED = (
+    ("casualties_best", "coalesce(c.all_best, 0)"),
+    ("fatalities_best", "coalesce(c.killed_best, 0)"),
+    ("nearest_base_id", "nb.id"),
+    ("nearest_base_km", "nb.km"),
+)
+DERIVED_VALUES = ", ".join(f"{column} = {value}" for column, value in DERIVED)
+DERIVED_COLUMNS = ", ".join(column for column, _ in DERIVED)
+DERIVED_SELECT = ", ".join(value for _, value in DERIVED)
+
+# One incident's derived columns recomputed in one statement, returning what it wrote.
+REFRESH_ONE = f"""
+    UPDATE events_incident AS i SET {DERIVED_VALUES}
+    FROM events_incident AS s
+    {casualty_totals(casualties="events_casualty", key="id", where="WHERE incident_id = %(id)s")}
+    {NEAREST_BASE_JOIN}
+    WHERE i.id = s.id AND s.id = %(id)s
+    RETURNING i.casualties_best, i.fatalities_best, i.nearest_base_id, i.nearest_base_km
+"""
