@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import datetime as dt
+import json
 
 import pycountry
 from django.conf import settings
@@ -147,7 +148,9 @@ def csv_download(incidents: QuerySet, page: PageRequest) -> StreamingHttpRespons
     return response
 
 
-def geojson_download(incidents: QuerySet, page: PageRequest) -> StreamingHttpResponse:
+def geojson_download(incidents: QuerySet, page: PageRequest, self_url: str) -> StreamingHttpResponse:
+    """Every match in one FeatureCollection with the list's members (so it keeps to the list's schema), the
+    counts written after the features, once they are known."""
     request = PageRequest(
         ordering=page.ordering, limit=MAX_LIMIT, sort_field=page.sort_field, descending=page.descending
     )
@@ -160,7 +163,9 @@ def geojson_download(incidents: QuerySet, page: PageRequest) -> StreamingHttpRes
     def chunks(result):
         yield b'{"type":"FeatureCollection","features":['
         first = True
+        total = 0
         while True:
+            total += result.returned
             if result.returned:
                 yield (b"" if first else b",") + result.features[1:-1]
                 first = False
@@ -174,7 +179,9 @@ def geojson_download(incidents: QuerySet, page: PageRequest) -> StreamingHttpRes
                 descending=page.descending,
             )
             result = routing.run(incident_page, incidents, request, count=False)
-        yield b"]}"
+        links = [{"rel": "self", "href": self_url, "type": GEOJSON}]
+        tail = {"numberMatched": total, "numberReturned": total, "links": links}
+        yield b"]," + json.dumps(tail, separators=(",", ":")).encode()[1:]
 
     response = StreamingHttpResponse(chunks(result), content_type=GEOJSON)
     response["Content-Disposition"] = _filename("geojson")

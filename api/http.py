@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import IntegrityError, InterfaceError, OperationalError
 from django.http import HttpResponse
 from django.utils import timezone
@@ -79,12 +81,26 @@ def api_exception_handler(exc, context):
         exc = exceptions.ValidationError({"body": [f"Not valid JSON: {exc.detail}"]})
     elif isinstance(exc, IntegrityError):
         exc = write_error(exc)
+    elif isinstance(exc, RequestDataTooBig):
+        exc = BodyTooLarge()
+    elif isinstance(exc, SuspiciousOperation):
+        # Django's own refusals of a malformed request (too many fields, a bad multipart boundary): a 400.
+        exc = exceptions.ValidationError({"body": [str(exc)]})
     response = exception_handler(exc, context)
     if response is None:
         return unexpected_error(exc, context)
     if response.status_code == status.HTTP_400_BAD_REQUEST:
         response.data = {"errors": flatten_errors(response.data)}
     return response
+
+
+class BodyTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "body_too_large"
+
+    def __init__(self):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        super().__init__(f"The body is over {limit:,} bytes, the most a JSON body may hold (files: /api/v1/imports/).")
 
 
 def write_error(error: IntegrityError) -> exceptions.ValidationError:

@@ -67,7 +67,7 @@ class IncidentViewSet(ApiMixin, viewsets.GenericViewSet):
         if download == "csv":
             return csv_download(incidents, page)
         if download == "geojson":
-            return geojson_download(incidents, page)
+            return geojson_download(incidents, page, request.build_absolute_uri())
         if early := self.not_modified(request):
             return early
         result = incident_page(incidents, page, counted=counted_in_cells(filters, drafts=sees_drafts(request.user)))

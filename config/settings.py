@@ -435,7 +435,7 @@ SPECTACULAR_SETTINGS = {
         "GeoJSONFeatureCollectionTypeEnum": ["FeatureCollection"],
         "GeoJSONPointTypeEnum": ["Point"],
         "ImportFormatEnum": "events.models.jobs.ImportJob.Format",
-        "ImportUploadFormatEnum": "api.imports.UPLOAD_FORMATS",
+        "ImportUploadFormatEnum": "events.actions.UPLOAD_FORMATS",
         "ImportStatusEnum": "events.models.jobs.ImportJob.Status",
     },
 }

@@ -415,6 +415,9 @@ class TestExports:
         body = json.loads(b"".join(response.streaming_content))
         assert body["type"] == "FeatureCollection"
         assert len(body["features"]) == 3
+        assert (body["numberMatched"], body["numberReturned"]) == (3, 3)
+        self_link = {"rel": "self", "href": f"http://testserver{URL}?format=geojson", "type": "application/geo+json"}
+        assert body["links"] == [self_link]
 
     def test_csv_raises_the_statement_timeout_for_its_copy(self, client, settings):
         settings.EXPORT_STATEMENT_TIMEOUT = "7min"

@@ -88,7 +88,8 @@ class TestRequestLimits:
 
         response = api_client.post("/api/v1/incidents/", json.dumps(body), content_type="application/json")
 
-        assert response.status_code in (400, 413)
+        assert response.status_code == 413
+        assert "over 1,000 bytes" in response.json()["detail"]
         assert Incident.objects.count() == 0
 
 
@@ -188,7 +189,7 @@ def test_a_huge_limit_on_incidents_is_capped_and_the_rest_is_paged(client):
     source = SourceFactory()
     Incident.objects.bulk_create(
         Incident(
-            occurred_on=dt.date(2020, 1, 1) + dt.timedelta(days=n % 3000),
+            occurred_on=dt.date(2020, 1, 1) + dt.timedelta(days=n % 2000),
             kind="rocket_attack",
             title=f"Synthetic {n}",
             location=Point(42 + n % 7 * 0.1, 33 + n % 5 * 0.1, srid=4326),
