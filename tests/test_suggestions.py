@@ -393,3 +393,20 @@ def test_the_api_answers_in_a_constant_number_of_queries(api_client, django_asse
     with django_assert_max_num_queries(3):
         response = api_client.get(URL, {"page_size": 200})
     assert len(response.json()["results"]) == 200
+
+
+def test_a_suggestion_refresh_alone_changes_the_stored_answers(api_client, cycle):
+    """The refresh runs in its own transaction after the incidents' commit: it moves the data version
+    itself, so the shared cache never serves response-lags of the suggestions of before under the new name."""
+    erbil, strike, rockets = cycle
+    lags = "/api/v1/analytics/response-lags/"
+    before = api_client.get(lags).json()
+    assert api_client.get(lags).json() == before  # stored
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM events_linksuggestion WHERE prior_id = %s", [strike.pk])
+
+    assert api_client.get(URL).json()["count"] == 1
+    assert api_client.get(lags).json() != before
+    cycles.refresh_suggestions()
+    assert api_client.get(URL).json()["count"] == 2
+    assert api_client.get(lags).json() == before
