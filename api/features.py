@@ -8,7 +8,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db.models import QuerySet
 
 from api.filters import PageRequest
-from api.sql import FeatureSpec, Page, feature_page, geometry
+from api.sql import FeatureSpec, Page, feature_page, fetch_prepared, geometry
 from events.models import (
     Casualty,
     Incident,
@@ -117,9 +117,7 @@ def incident_detail_feature(incidents: QuerySet, pk: int, *, through_drafts: boo
         return None
     feature = incident_feature(detail=True, extra=incident_relations_json(through_drafts))
     sql = "WITH i AS (" + row + ") SELECT " + feature + "::text FROM i " + INCIDENT_DETAIL_JOINS
-    with read_connection().cursor() as cursor:
-        cursor.execute(sql.sql, sql.params)
-        row = cursor.fetchone()
+    row = fetch_prepared(read_connection(), sql.sql, sql.params)
     return json.loads(row[0]) if row else None
 
 
