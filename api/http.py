@@ -8,7 +8,7 @@ import logging
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import IntegrityError, InterfaceError, OperationalError
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
 from rest_framework import exceptions, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
@@ -128,6 +128,16 @@ def unexpected_error(exc: Exception, context) -> Response | None:
     response = Response({"detail": "Internal server error."}, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
     response._has_been_logged = True  # Django would log the 500 again, without the traceback
     return response
+
+
+def no_such_endpoint(request, *args, **kwargs) -> JsonResponse:
+    """An unknown path under /api/ or /ogc/: the JSON 404 a client can parse, under DEBUG too, where Django
+    would answer its HTML page (handler404 is not consulted then)."""
+    if request.path.startswith("/ogc/"):  # OGC's own exception form
+        body = {"code": "NotFound", "description": f"There is nothing at {request.path}; see /ogc/."}
+    else:
+        body = {"detail": f"No endpoint at {request.path}; the API is described at /api/schema/."}
+    return JsonResponse(body, status=404)
 
 
 class DescriptionOnly(SimpleMetadata):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
@@ -10,6 +10,7 @@ from api import ogc
 from api.analytics import BeforeAfterView, DeterrenceView, EscalationView, ResponseLagsView, SurgesView
 from api.bases import BaseCollectionView
 from api.deployments import DeploymentViewSet
+from api.http import no_such_endpoint
 from api.imports import ImportJobViewSet
 from api.incidents import IncidentViewSet
 from api.links import LinkViewSet
@@ -56,4 +57,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("ogc", ogc.LandingAliasView.as_view()),  # GDAL and QGIS take the root URL without its slash
     path("ogc/", include(ogc_paths)),
+    # Last: whatever else is under /api/ or /ogc/. API paths end in a slash, so CommonMiddleware still
+    # redirects /api/v1/incidents to /api/v1/incidents/ (it only adds one where the path does not resolve).
+    re_path(r"^api/.*/$", no_such_endpoint),
+    re_path(r"^ogc/.+$", no_such_endpoint),
 ]

@@ -392,6 +392,20 @@ class TestUnexpectedExceptions:
         assert response["Retry-After"]
         assert response.json()["unavailable"] == "database"
 
+    @pytest.mark.urls("config.urls")
+    def test_an_unknown_path_is_a_json_404(self, client, settings, debug):
+        settings.DEBUG = debug
+
+        api = client.get("/api/v1/no-such-thing/", HTTP_ACCEPT="text/html")
+        ogc = client.get("/ogc/collections/incidents/nothing/here")
+
+        assert (api.status_code, api["Content-Type"]) == (404, "application/json")
+        assert api.json()["detail"].startswith("No endpoint at /api/v1/no-such-thing/")
+        assert ogc.status_code == 404
+        assert ogc.json()["code"] == "NotFound"
+        # A known path without its slash is still redirected to it.
+        assert client.get("/api/v1/incidents")["Location"] == "/api/v1/incidents/"
+
     def test_html_views_keep_the_debug_page(self, settings, debug):
         settings.DEBUG = debug
 
