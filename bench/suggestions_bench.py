@@ -27,34 +27,27 @@ import time
 from pathlib import Path
 
 from . import synthetic
-from .api_bench import summary
+from .api_bench import setup_django, summary
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TARGET = 1.3
 
 # The same candidates, scored as events.cycles does, written out plainly.
 HAND_DELETE = "DELETE FROM events_linksuggestion WHERE incident_id = ANY(%(ids)s)"
-HAND = """
+
+
+def hand_sql(cycles) -> str:
+    """Written once Django is set up: the score and relation are events.cycles' own."""
+    return f"""
 INSERT INTO events_linksuggestion (incident_id, prior_id, relation, lag_days, distance_km, score, rank, computed_at)
 SELECT incident_id, prior_id, relation, lag_days, distance_km, round(score::numeric, 6)::float8 AS score, rank, now()
 FROM (
-    SELECT i.id AS incident_id, p.id AS prior_id,
-           CASE WHEN i.kind = ANY(%(signal)s) THEN 'deterrence_signal_after'
-                WHEN i.kind = ANY(%(hostile)s) AND p.kind = ANY(%(hostile)s) THEN 'retaliation_for'
-                ELSE 'response_to' END AS relation,
+    SELECT i.id AS incident_id, p.id AS prior_id, {cycles.RELATION} AS relation,
            i.occurred_on - p.occurred_on AS lag_days,
            round((ST_DistanceSphere(i.location, p.location) / 1000)::numeric, 3)::float8 AS distance_km,
-           power(0.5, (i.occurred_on - p.occurred_on - 1) / %(half_life)s)
-             / (1 + coalesce(ST_DistanceSphere(i.location, p.location) / 1000, %(scale)s) / %(scale)s)
-             * sqrt((1 - 0.5 / (1 + ln(1 + i.casualties_best))) * (1 - 0.5 / (1 + ln(1 + p.casualties_best))))
-             * CASE WHEN i.targeted_sides && p.attacking_sides THEN 1 ELSE %(half_dyad)s END AS score,
+           {cycles.SCORE} AS score,
            row_number() OVER (
-               PARTITION BY i.id
-               ORDER BY power(0.5, (i.occurred_on - p.occurred_on - 1) / %(half_life)s)
-                 / (1 + coalesce(ST_DistanceSphere(i.location, p.location) / 1000, %(scale)s) / %(scale)s)
-                 * sqrt((1 - 0.5 / (1 + ln(1 + i.casualties_best))) * (1 - 0.5 / (1 + ln(1 + p.casualties_best))))
-                 * CASE WHEN i.targeted_sides && p.attacking_sides THEN 1 ELSE %(half_dyad)s END DESC,
-                 i.occurred_on - p.occurred_on, p.id DESC
+               PARTITION BY i.id ORDER BY {cycles.SCORE} DESC, i.occurred_on - p.occurred_on, p.id DESC
            ) AS rank
     FROM (
         -- Pairs on (side, day): each incident's attacking sides on each of the 30 days before it. The
@@ -81,15 +74,6 @@ FROM (
 ) AS c
 WHERE rank <= %(per_incident)s
 """
-
-
-def setup_django(database: str) -> None:
-    os.environ["DATABASE_URL"] = synthetic.database_url(database)
-    os.environ["DEBUG"] = "false"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
 
 
 def main() -> None:
@@ -126,9 +110,11 @@ def main() -> None:
             with conn.cursor() as cursor:
                 cycles.refresh_some(cursor, ids)
 
+        hand_insert = hand_sql(cycles)
+
         def hand() -> None:
             conn.execute(HAND_DELETE, params)
-            conn.execute(HAND, params)
+            conn.execute(hand_insert, params)
 
         # The same output: our table for the year's incidents, and the hand-written one's.
         def year_rows() -> set:

@@ -85,8 +85,22 @@ class IncidentAdmin(LeafletGeoAdminMixin, SimpleHistoryAdmin):
         )
 
 
+class FreesPairsOnDelete:
+    """For rows naming a pair (incident, prior) that keeps it out of the suggestions: a link, a rejection.
+    Deleting one lets its incident's suggestions be computed again."""
+
+    def delete_queryset(self, request, queryset):
+        ids = list(queryset.values_list("incident_id", flat=True))
+        super().delete_queryset(request, queryset)
+        queue_refresh(ids)
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        queue_refresh([obj.incident_id])
+
+
 @admin.register(IncidentLink)
-class IncidentLinkAdmin(SimpleHistoryAdmin):
+class IncidentLinkAdmin(FreesPairsOnDelete, SimpleHistoryAdmin):
     list_display = ["incident", "relation", "prior", "confidence", "asserted_by"]
     list_filter = ["relation", "confidence"]
     search_fields = ["incident__title", "prior__title", "asserted_by"]
@@ -97,15 +111,6 @@ class IncidentLinkAdmin(SimpleHistoryAdmin):
         was_for = form.initial.get("incident")  # a link moved to another incident frees the pair it had
         super().save_model(request, obj, form, change)
         queue_refresh({obj.incident_id, was_for} - {None})
-
-    def delete_queryset(self, request, queryset):
-        ids = list(queryset.values_list("incident_id", flat=True))
-        super().delete_queryset(request, queryset)
-        queue_refresh(ids)
-
-    def delete_model(self, request, obj):
-        super().delete_model(request, obj)
-        queue_refresh([obj.incident_id])
 
 
 def _incident_link(incident: Incident) -> str:
@@ -164,7 +169,7 @@ class LinkSuggestionAdmin(admin.ModelAdmin):
 
 
 @admin.register(SuggestionRejection)
-class SuggestionRejectionAdmin(admin.ModelAdmin):
+class SuggestionRejectionAdmin(FreesPairsOnDelete, admin.ModelAdmin):
     """Pairs editors said are not links. Deleting one lets the pair be suggested again."""
 
     list_display = ["incident", "prior", "rejected_by", "rejected_at"]
@@ -178,12 +183,3 @@ class SuggestionRejectionAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
-
-    def delete_queryset(self, request, queryset):
-        ids = list(queryset.values_list("incident_id", flat=True))
-        super().delete_queryset(request, queryset)
-        queue_refresh(ids)
-
-    def delete_model(self, request, obj):
-        super().delete_model(request, obj)
-        queue_refresh([obj.incident_id])
