@@ -23,27 +23,22 @@ import datetime as dt
 import json
 import os
 import sys
-from pathlib import Path
 
 from . import synthetic
 from .api_bench import BBOX, PAGE, YEAR, interleaved, setup_django
 
-RESULTS = Path(__file__).resolve().parent / "results"
 TARGET = 100.0  # cold / revalidation, at least
 REDIS_DB = 5
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n", type=int, default=int(os.environ.get("BENCH_N", 1_000_000)))
-    parser.add_argument("--database", help="default: posture_bench, or posture_bench_<N> for other sizes")
+    synthetic.data_arguments(parser)
     parser.add_argument("--runs", type=int, default=15, help="cold requests (default 15)")
     parser.add_argument("--fast-runs", type=int, default=300, help="revalidations and shared hits (default 300)")
     args = parser.parse_args()
 
-    args.database = args.database or synthetic.database_for(args.n)
-    load = synthetic.load(args.n, database=args.database)
-    print(f"{args.database}: {args.n:,} synthetic incidents ({'loaded' if load['loaded'] else 'already there'})")
+    synthetic.load_for(args)
     os.environ.setdefault("REDIS_URL", f"unix://{synthetic.ROOT / 'var' / 'run' / 'redis.sock'}?db={REDIS_DB}")
     setup_django(args.database)
 
@@ -93,27 +88,21 @@ def main() -> None:
     met = ratios["304"] >= TARGET
     print(f"\ntarget: a revalidation >= {TARGET:.0f}x cheaper than the cold request: {'met' if met else 'NOT met'}")
 
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"cache-{dt.datetime.now():%Y%m%d-%H%M%S}.json"
-    out.write_text(
-        json.dumps(
-            {
-                "n": args.n,
-                "database": args.database,
-                "url": url,
-                "features": features,
-                "bytes": len(first.content),
-                "results": results,
-                "cold_over": ratios,
-                "target": TARGET,
-                "met": met,
-                "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            },
-            indent=2,
-        )
-        + "\n"
+    synthetic.save_result(
+        "cache",
+        {
+            "n": args.n,
+            "database": args.database,
+            "url": url,
+            "features": features,
+            "bytes": len(first.content),
+            "results": results,
+            "cold_over": ratios,
+            "target": TARGET,
+            "met": met,
+            "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        },
     )
-    print(f"written to {out.relative_to(Path.cwd()) if out.is_relative_to(Path.cwd()) else out}")
     if not met:
         sys.exit(1)
 

@@ -24,7 +24,6 @@ import argparse
 import datetime as dt
 import http.client
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -34,7 +33,6 @@ from . import synthetic
 from .api_bench import BBOX, PAGE, YEAR, interleaved, raw_detail_sql, raw_pages, setup_django
 from .load import ROOT, SOCKETS, free_port, production_env, serve
 
-RESULTS = ROOT / "bench" / "results"
 TARGETS = {"detail/healthz": 1.5, "page/raw": 1.1}
 
 
@@ -69,15 +67,12 @@ class Client:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n", type=int, default=int(os.environ.get("BENCH_N", 1_000_000)))
-    parser.add_argument("--database", help="default: posture_bench, or posture_bench_<N> for other sizes")
+    synthetic.data_arguments(parser)
     parser.add_argument("--runs", type=int, default=300, help="detail and /healthz requests (default 300)")
     parser.add_argument("--page-runs", type=int, default=9, help="pages of 10,000 (default 9)")
     args = parser.parse_args()
 
-    args.database = args.database or synthetic.database_for(args.n)
-    load = synthetic.load(args.n, database=args.database)
-    print(f"{args.database}: {args.n:,} synthetic incidents ({'loaded' if load['loaded'] else 'already there'})")
+    synthetic.load_for(args)
     setup_django(args.database)  # the raw SQL names the kinds' labels from the models
     raw = synthetic.connect(args.database, autocommit=True)
     pk = detailed_incident(raw)
@@ -158,10 +153,8 @@ def report(results: dict, args) -> None:
             print(f"  {'PASS' if ok else 'FAIL'}  {name}: {value:.2f}x (target <= {TARGETS[name]}x)")
         else:
             print(f"        {name}: {value:.2f}x ({overhead:.1f} ms beyond the SQL)")
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"http-{dt.datetime.now():%Y%m%d-%H%M%S}.json"
-    out.write_text(json.dumps({"n": args.n, "results": results, "ratios": ratios}, indent=2))
-    print(f"\nwritten to {out.relative_to(ROOT)}")
+    print()
+    synthetic.save_result("http", {"n": args.n, "results": results, "ratios": ratios})
 
 
 if __name__ == "__main__":

@@ -21,15 +21,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
-import os
 import time
-from pathlib import Path
 
 from . import synthetic
 from .api_bench import setup_django, summary
 
-RESULTS = Path(__file__).resolve().parent / "results"
 TARGET = 1.3
 
 # The same candidates, scored as events.cycles does, written out plainly.
@@ -78,14 +74,13 @@ WHERE rank <= %(per_incident)s
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n", type=int, default=int(os.environ.get("BENCH_N", 1_000_000)))
+    synthetic.data_arguments(parser)
     parser.add_argument("--year", type=int, default=2021)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--no-check", action="store_true", help="skip comparing the outputs (minutes at 1M)")
     args = parser.parse_args()
-    load = synthetic.load(args.n)
-    database = load["database"]
-    print(f"{database}: {args.n:,} synthetic incidents ({'loaded' if load['loaded'] else 'already there'})")
+    synthetic.load_for(args)
+    database = args.database
     setup_django(database)
     from events import cycles
 
@@ -158,23 +153,18 @@ def main() -> None:
         f"\nours / hand: cold {cold:.2f}, warm {warm:.2f}"
         f"  (target <= {TARGET} cold: {'PASS' if cold <= TARGET else 'FAIL'})"
     )
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"suggestions-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}.json"
-    out.write_text(
-        json.dumps(
-            {
-                "n": args.n,
-                "year": args.year,
-                "incidents": len(ids),
-                "suggestions": len(mine),
-                "results": results,
-                "ratio_cold": cold,
-                "ratio_warm": warm,
-            },
-            indent=2,
-        )
+    synthetic.save_result(
+        "suggestions",
+        {
+            "n": args.n,
+            "year": args.year,
+            "incidents": len(ids),
+            "suggestions": len(mine),
+            "results": results,
+            "ratio_cold": cold,
+            "ratio_warm": warm,
+        },
     )
-    print(f"written to {out.relative_to(RESULTS.parent.parent)}")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import io
+import json
 import os
 import random
 import subprocess
@@ -367,10 +368,35 @@ def _copy_text(conn: psycopg.Connection, table: str, columns: list[str], buffer:
             copy.write(data[start : start + step])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+# What every benchmark shares: the data set's arguments, its loading, and where results go.
+RESULTS = ROOT / "bench" / "results"
+
+
+def data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n", type=int, default=int(os.environ.get("BENCH_N", 1_000_000)))
     parser.add_argument("--database", help="default: posture_bench for 1,000,000, posture_bench_<N> otherwise")
+
+
+def load_for(args: argparse.Namespace) -> dict:
+    """Load the data set `args` name (data_arguments), filling in args.database, and say so."""
+    args.database = args.database or database_for(args.n)
+    result = load(args.n, database=args.database)
+    print(f"{args.database}: {args.n:,} synthetic incidents ({'loaded' if result['loaded'] else 'already there'})")
+    return result
+
+
+def save_result(name: str, payload: dict) -> Path:
+    """bench/results/<name>-<local time>.json, which the README's figures cite; prints where it went."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"{name}-{dt.datetime.now():%Y%m%d-%H%M%S}.json"
+    out.write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    print(f"written to {out.relative_to(ROOT)}")
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    data_arguments(parser)
     parser.add_argument("--force", action="store_true", help="reload even if the same data set is there")
     args = parser.parse_args()
     result = load(args.n, database=args.database, force=args.force)

@@ -57,7 +57,7 @@ class IncidentFilter(filters.FilterSet):
 
 class IncidentFeatureSerializer(GeoFeatureModelSerializer):
     date_precision = serializers.SerializerMethodField()
-    date_label = serializers.CharField()
+    date_label = serializers.SerializerMethodField()
     kind_label = serializers.CharField(source="get_kind_display")
     category = serializers.CharField()
     base_name = serializers.CharField(source="base.name", default=None)
@@ -92,6 +92,16 @@ class IncidentFeatureSerializer(GeoFeatureModelSerializer):
 
     def get_date_precision(self, incident) -> str:
         return DatePrecision(incident.date_precision).label
+
+    def get_date_label(self, incident) -> str:
+        day, precision = incident.occurred_on, incident.date_precision
+        if precision == DatePrecision.YEAR:
+            return f"{day:%Y}"
+        if precision == DatePrecision.MONTH:
+            return f"{day:%B %Y}"
+        if precision == DatePrecision.WEEK:
+            return f"week of {day.isoformat()}"
+        return day.isoformat()
 
     def _names(self, incident, role) -> list[str]:
         return sorted(i.actor.name for i in incident.involvements.all() if i.role == role)

@@ -72,7 +72,7 @@ INCIDENT_PROPERTIES: list[Property] = [
         date_label("i"),
         TEXT,
         columns=("occurred_on", "date_precision"),
-        description="'2021-03-03', 'week of 2021-03-01' or 'March 2021'.",
+        description="'2021-03-03', 'week of 2021-03-01', 'March 2021', or '2016' for a date known to the year.",
     ),
     _column("kind", TEXT, choices=Kind),
     Property("kind_label", KIND_LABELS + " ->> i.kind", TEXT, columns=("kind",)),
