@@ -90,6 +90,9 @@ def _fetch(sql: str, params: Sequence, *, as_written: bool = False) -> list[tupl
     """Rows of one statement. `as_written` joins in the order the statement is written: from the few link
     rows outwards, which a planner misled by stale statistics (a table just loaded) would not."""
     with transaction.atomic(), connection.cursor() as cursor:
+        # unnest() is estimated at 10 rows a call, so these statements look a thousand times costlier than
+        # they are, and JIT compiling them took 0.3 to 1 s of each at 1,000,000 incidents for nothing.
+        cursor.execute("SET LOCAL jit = off")
         if as_written:
             cursor.execute("SET LOCAL join_collapse_limit = 1")
             cursor.execute("SET LOCAL from_collapse_limit = 1")
@@ -243,12 +246,16 @@ def deterrence(selected: QuerySet) -> dict:
 # Response lags
 
 
-def _link_lags(table: str, selected: QuerySet, extra: str = "") -> dict[tuple[str, str], list[int]]:
-    sql, params = _compiled(selected.filter(status=Incident.Status.PUBLISHED), "id")
+def _link_lags(
+    table: str, selected: QuerySet, *, everything: bool, best_only: bool = False
+) -> dict[tuple[str, str], list[int]]:
+    sql, params = _compiled(selected, "id")
+    # Every published answer (the unfiltered request) needs no membership test: the join below keeps them.
+    conditions = ["true" if everything else f"l.incident_id IN ({sql})", "l.rank = 1" if best_only else "true"]
     rows = _fetch(
         f"""
         WITH l AS MATERIALIZED (
-            SELECT l.id, l.incident_id, l.prior_id FROM {table} AS l WHERE l.incident_id IN ({sql}) {extra}
+            SELECT l.id, l.incident_id, l.prior_id FROM {table} AS l WHERE {" AND ".join(conditions)}
         )
         SELECT ps.key, ans.key, array_agg(i.occurred_on - p.occurred_on ORDER BY l.id)
         FROM l
@@ -257,8 +264,8 @@ def _link_lags(table: str, selected: QuerySet, extra: str = "") -> dict[tuple[st
         CROSS JOIN LATERAL unnest(p.attacking_sides) AS ps(key)
         CROSS JOIN LATERAL unnest(i.attacking_sides) AS ans(key)
         GROUP BY 1, 2
-        """,  # noqa: S608 - table and extra are constants of this module
-        params,
+        """,  # noqa: S608 - table is a constant of this module, sql the selection's compiled query
+        [] if everything else params,
         as_written=True,
     )
     return {(first, answering): list(lags) for first, answering, lags in rows}
@@ -321,29 +328,52 @@ def histogram(values: np.ndarray, *, window: int, bin_days: int) -> list[dict]:
     ]
 
 
-# The dates (as day numbers) of one pair's force incidents both ways: the first side's on the answering side
-# (the priors) and the answering side's on the first side (the answers, among the selected).
+# The dates (as day numbers) of the pairs' force incidents both ways, for all pairs in one scan: the first
+# side's on the answering side (the priors) and the answering side's on the first side (the answers, among the
+# selected). Each incident is spread over its dyads (its sides are distinct, so a dyad holds it once) and
+# joined to the pairs' two directions; a pair of a side with itself takes its dyad as both. In id order, so
+# that the permutations draw from the same sequence whatever the table's physical order.
 PAIR_DATES_SQL = """
-SELECT array_agg(occurred_on - DATE '1900-01-01') FILTER (WHERE attacking_sides @> ARRAY[%s]::text[]
-                                                              AND targeted_sides @> ARRAY[%s]::text[]),
-       array_agg(occurred_on - DATE '1900-01-01') FILTER (WHERE attacking_sides @> ARRAY[%s]::text[]
-                                                              AND targeted_sides @> ARRAY[%s]::text[]
-                                                              AND id IN ({selected}))
-FROM events_incident
-WHERE status = 'published' AND kind = ANY (%s)
-  AND ((attacking_sides @> ARRAY[%s]::text[] AND targeted_sides @> ARRAY[%s]::text[])
-       OR (attacking_sides @> ARRAY[%s]::text[] AND targeted_sides @> ARRAY[%s]::text[]))
+WITH directed AS (
+    SELECT p.ord, p.first AS attacker, p.answering AS target, true AS prior
+    FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS p(first, answering, ord)
+    UNION ALL
+    SELECT p.ord, p.answering, p.first, false
+    FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS p(first, answering, ord)
+),
+dyads AS (
+    SELECT i.id, i.occurred_on - DATE '1900-01-01' AS day, a.key AS attacker, t.key AS target, {selected} AS selected
+    FROM events_incident AS i, unnest(i.attacking_sides) AS a(key), unnest(i.targeted_sides) AS t(key)
+    WHERE i.status = 'published' AND i.kind = ANY (%s) AND i.attacking_sides && %s::text[]
+      AND i.targeted_sides && %s::text[]
+)
+SELECT x.ord, array_agg(d.day ORDER BY d.id) FILTER (WHERE x.prior),
+       array_agg(d.day ORDER BY d.id) FILTER (WHERE NOT x.prior AND d.selected)
+FROM directed AS x
+JOIN dyads AS d ON d.attacker = x.attacker AND d.target = x.target
+GROUP BY x.ord
 """
 
 
-def pair_dates(first: str, answering: str, selected: QuerySet) -> tuple[np.ndarray, np.ndarray]:
+def pair_dates(
+    pairs: Sequence[tuple[str, str]], selected: QuerySet, *, everything: bool
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per pair (first, answering), in order: the priors' and the answers' day numbers."""
+    if not pairs:
+        return []
+    firsts, answerings = [first for first, _ in pairs], [answering for _, answering in pairs]
+    keys = sorted({*firsts, *answerings})
     sql, params = _compiled(selected, "id")
     rows = _fetch(
-        PAIR_DATES_SQL.format(selected=sql),
-        [first, answering, answering, first, *params, FORCE_KINDS, first, answering, answering, first],
+        PAIR_DATES_SQL.format(selected="true" if everything else f"i.id IN ({sql})"),
+        [firsts, answerings, firsts, answerings, *([] if everything else params), FORCE_KINDS, keys, keys],
     )
-    priors, answers = rows[0]
-    return np.asarray(priors or [], dtype=np.int64), np.asarray(answers or [], dtype=np.int64)
+    found = {ord_: (priors, answers) for ord_, priors, answers in rows}
+    dates = []
+    for ord_ in range(1, len(pairs) + 1):
+        priors, answers = found.get(ord_, (None, None))
+        dates.append((np.asarray(priors or [], dtype=np.int64), np.asarray(answers or [], dtype=np.int64)))
+    return dates
 
 
 def nearest_prior_lags(priors: np.ndarray, answers: np.ndarray) -> np.ndarray:
@@ -428,10 +458,14 @@ def chance_baseline(priors: np.ndarray, answers: np.ndarray, *, window: int, bin
 
 MAX_PAIRS = 12
 
-# Who attacked whom how often: (attacking side, targeted side, incidents), among force incidents.
+# Who attacked whom how often, among force incidents: (attacking side, targeted side, selected incidents,
+# all published incidents), in one scan for both counts.
 DYADS_SQL = """
-SELECT a.key, t.key, count(*)
-FROM ({rows}) AS r
+SELECT a.key, t.key, count(*) FILTER (WHERE r.selected), count(*)
+FROM (
+    SELECT i.attacking_sides, i.targeted_sides, {selected} AS selected
+    FROM events_incident AS i WHERE i.status = 'published' AND i.kind = ANY (%s)
+) AS r
 CROSS JOIN LATERAL unnest(r.attacking_sides) AS a(key)
 CROSS JOIN LATERAL unnest(r.targeted_sides) AS t(key)
 WHERE a.key <> t.key
@@ -439,9 +473,14 @@ GROUP BY 1, 2
 """
 
 
-def dyads(incidents: QuerySet) -> dict[tuple[str, str], int]:
-    sql, params = _compiled(incidents.filter(kind__in=FORCE_KINDS), "attacking_sides", "targeted_sides")
-    return {(a, t): n for a, t, n in _fetch(DYADS_SQL.format(rows=sql), params)}
+def dyads(selected: QuerySet, *, everything: bool) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], int]]:
+    """Force incidents per (attacking side, targeted side): among the selected, and among all published."""
+    sql, params = _compiled(selected, "id")
+    rows = _fetch(
+        DYADS_SQL.format(selected="true" if everything else f"i.id IN ({sql})"),
+        [*([] if everything else params), FORCE_KINDS],
+    )
+    return {(a, t): n for a, t, n, _ in rows if n}, {(a, t): n for a, t, _, n in rows}
 
 
 def response_lags(selected: QuerySet, *, window: int = 30) -> dict:
@@ -452,12 +491,17 @@ def response_lags(selected: QuerySet, *, window: int = 30) -> dict:
     attacked the first side among the selected, and the first side attacked it), the most linked first, then
     the most active; at most MAX_PAIRS.
     """
+    # The unfiltered request (the dashboard's first) skips every test of membership in the selection.
+    everything = _compiled(selected, "id") == _compiled(published(), "id")
     selected = selected.filter(status=Incident.Status.PUBLISHED)
     bin_days = max(1, math.ceil((window + 1) / 15))
-    links = _link_lags("events_incidentlink", selected)
-    suggestions = _link_lags("events_linksuggestion", selected, "AND l.rank = 1") if _suggestion_table_exists() else {}
-    answered = dyads(selected)
-    attacked = dyads(published())
+    links = _link_lags("events_incidentlink", selected, everything=everything)
+    suggestions = (
+        _link_lags("events_linksuggestion", selected, everything=everything, best_only=True)
+        if _suggestion_table_exists()
+        else {}
+    )
+    answered, attacked = dyads(selected, everything=everything)
     reversed_dyads = {(t, a): n for (a, t), n in answered.items() if attacked.get((t, a))}
     pairs = sorted(
         set(links) | set(suggestions) | set(reversed_dyads),
@@ -469,8 +513,8 @@ def response_lags(selected: QuerySet, *, window: int = 30) -> dict:
     )
     labels = side_labels({key for pair in pairs[:MAX_PAIRS] for key in pair})
     answer = []
-    for first, answering in pairs[:MAX_PAIRS]:
-        priors, answers = pair_dates(first, answering, selected)
+    dates = pair_dates(pairs[:MAX_PAIRS], selected, everything=everything)
+    for (first, answering), (priors, answers) in zip(pairs[:MAX_PAIRS], dates, strict=True):
         answer.append(
             {
                 "first": {"key": first, "label": labels.get(first, first)},
