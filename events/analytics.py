@@ -204,15 +204,17 @@ def kaplan_meier(days: Sequence[int], observed: Sequence[bool]) -> dict:
     survival = kmf.survival_function_.iloc[:, 0]
     bounds = kmf.confidence_interval_survival_function_
     at_risk = kmf.event_table["at_risk"]
+    # Column by column: a .loc lookup per step took 2 s for the 30,000 steps of 1,000,000 incidents.
     curve = [
-        {
-            "days": int(t),
-            "survival": round(float(survival.loc[t]), 4),
-            "low": round(float(bounds.loc[t].iloc[0]), 4),
-            "high": round(float(bounds.loc[t].iloc[1]), 4),
-            "at_risk": int(at_risk.loc[t]),
-        }
-        for t in survival.index
+        {"days": int(t), "survival": round(s, 4), "low": round(lo, 4), "high": round(hi, 4), "at_risk": int(n)}
+        for t, s, lo, hi, n in zip(
+            survival.index.tolist(),
+            survival.to_numpy(dtype=float).tolist(),
+            bounds.iloc[:, 0].reindex(survival.index).to_numpy(dtype=float).tolist(),
+            bounds.iloc[:, 1].reindex(survival.index).to_numpy(dtype=float).tolist(),
+            at_risk.reindex(survival.index).tolist(),
+            strict=True,
+        )
     ]
     median = float(kmf.median_survival_time_)
     median_bounds = median_survival_times(kmf.confidence_interval_).iloc[0]
