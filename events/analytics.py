@@ -21,6 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
+from lifelines import KaplanMeierFitter
+from lifelines.utils import median_survival_times
+from scipy import stats
 
 from .models import KIND_CATEGORY, Category, Incident, Kind
 
@@ -192,9 +195,6 @@ def kaplan_meier(days: Sequence[int], observed: Sequence[bool]) -> dict:
 
     "Held N days" is S(N), the chance that no attack came within N days (T > N), with its Greenwood CI.
     """
-    from lifelines import KaplanMeierFitter
-    from lifelines.utils import median_survival_times
-
     n, events = len(days), int(sum(bool(o) for o in observed))
     base = {"n": n, "attacks": events, "censored": n - events}
     if n < MIN_WINDOWS:
@@ -300,8 +300,6 @@ def lag_summary(lags: Sequence[int], *, window: int, bin_days: int) -> dict:
 
 
 def median_ci(values: np.ndarray) -> tuple[float, float, str]:
-    from scipy import stats
-
     if len(values) > BOOTSTRAP_MAX_N:
         ci = stats.quantile_test(values, q=float(np.median(values)), p=0.5).confidence_interval(LEVEL)
         return float(ci.low), float(ci.high), "exact order-statistic interval"
@@ -569,8 +567,6 @@ def exact_proportion_ci(successes: int, trials: int) -> tuple[float, float]:
     """The Clopper-Pearson 95% interval of a binomial proportion: what scipy's binomtest(...).proportion_ci
     calls "exact", from the beta quantiles directly (the same numbers, without its root search, which made
     thousands of surge weeks take seconds)."""
-    from scipy import stats
-
     alpha = 1 - LEVEL
     low = 0.0 if successes == 0 else float(stats.beta.ppf(alpha / 2, successes, trials - successes + 1))
     high = 1.0 if successes == trials else float(stats.beta.ppf(1 - alpha / 2, successes + 1, trials - successes))
@@ -817,8 +813,6 @@ class Surge:
 def surge_dicts(found: Sequence[Surge]) -> list[dict]:
     """Surges as the API shows them, their ratios' intervals computed for all at once (the same numbers as
     Surge.ratio, which costs a scipy call per week)."""
-    from scipy import stats
-
     if not found:
         return []
     k = np.asarray([s.count for s in found], dtype=float)
