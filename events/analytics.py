@@ -843,15 +843,18 @@ def surge_dicts(found: Sequence[Surge]) -> list[dict]:
 # weeks, summed by a window over the dates: a week with no incident needs no row (it cannot surge, and counts
 # as zero in the weeks after it). Weeks before the data's first week + SURGE_WEEKS have no past to judge by.
 SURGES_SQL = """
-WITH keyed AS (
-    -- The selection twice rather than a CTE read twice, which PostgreSQL would write out in full first.
-    SELECT 'side' AS scope, s.key, date_trunc('week', r.occurred_on::timestamp)::date AS week
+WITH counted AS MATERIALIZED (
+    -- The selection twice rather than a CTE read twice, which PostgreSQL would write out in full first. Each
+    -- branch counted on its own and the counts materialized: grouped as one, the million rows were sorted for
+    -- the window below (1.8 s at 1,000,000 incidents) where hashing them takes a fraction of that.
+    SELECT 'side' AS scope, s.key, date_trunc('week', r.occurred_on::timestamp)::date AS week, count(*) AS n
     FROM ({rows}) AS r CROSS JOIN LATERAL unnest(r.attacking_sides) AS s(key)
+    GROUP BY 2, 3
     UNION ALL
-    SELECT 'base', r.base_id::text, date_trunc('week', r.occurred_on::timestamp)::date
+    SELECT 'base', r.base_id::text, date_trunc('week', r.occurred_on::timestamp)::date, count(*)
     FROM ({rows}) AS r WHERE r.base_id IS NOT NULL
+    GROUP BY 2, 3
 ),
-counted AS (SELECT scope, key, week, count(*) AS n FROM keyed GROUP BY 1, 2, 3),
 bounds AS (SELECT %s::date AS first),
 windowed AS (
     SELECT c.*, sum(n) OVER (
