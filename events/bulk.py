@@ -2,10 +2,13 @@
 figures and history rows in a dozen statements, whatever the number of rows.
 
 The rows to write are COPYed into temporary tables first; everything after that is INSERT/UPDATE ... SELECT
-from them. The history rows are the ones django-simple-history would have written row by row ('+' for a
-created row, '~' for a changed one, '-' for a replaced actor or casualty), with the job's user and reason.
-Called by events.importing.write.import_incidents inside its transaction. refresh_nearest_bases() re-ranks
-every incident's nearest base with the same lookup.
+from them. Actors, casualties and sources are written before the incidents they belong to (the foreign keys
+are checked at commit), so that a new incident's sides and actor names are read from its involvements by the
+INSERT itself, with the function the involvements' trigger uses (migration 0016), and the row is written once.
+The history rows are the ones django-simple-history would have written row by row ('+' for a created row,
+'~' for a changed one, '-' for a replaced actor or casualty), with the job's user and reason. Called by
+events.importing.write.import_incidents inside its transaction. refresh_nearest_bases() re-ranks every
+incident's nearest base with the same lookup.
 """
 
 # The statements are assembled from constants and from column names read off the models; every value
@@ -83,6 +86,21 @@ INCIDENT_VALUES = (
 )
 
 
+# A new incident's sides and actor names, from its involvements (already written), as the involvements' trigger
+# derives them: events_incident_sides_of(), migration 0016.
+SIDES = (
+    ("attacking_sides", "d.attacking"),
+    ("targeted_sides", "d.targeted"),
+    ("attacker_names", "d.attackers"),
+    ("target_names", "d.targets"),
+    ("claimant_names", "d.claimants"),
+)
+SIDES_JOIN = """
+    JOIN events_incident_sides_of(ARRAY(SELECT incident_id FROM import_stage WHERE NOT is_update)) AS d
+      ON d.id = s.incident_id
+"""
+
+
 @dataclass
 class Staged:
     """A row to write: new (incident_id freshly allocated) or changed (the existing incident's id)."""
@@ -145,9 +163,11 @@ def write(staged: Sequence[Staged], *, user_id: int | None, reason: str, job_id:
         cursor.execute(STAGE_SQL)
         _copy_stage(cursor, staged)
         history = (reason[:100], user_id)
+        # Relations first: the new incidents' sides are then read by their INSERT, and the involvements'
+        # trigger, finding no incident yet, rewrites only the changed ones.
+        _replace_relations(cursor, history)
         _insert_new(cursor, user_id)
         _update_changed(cursor)
-        _replace_relations(cursor, history)
         _write_incident_history(cursor, history)
         cursor.execute(
             """
@@ -215,12 +235,13 @@ def _insert_new(cursor, user_id: int | None) -> None:
         INSERT INTO events_incident (
             id, occurred_on, date_precision, kind, title, summary, attribution, location, geo_precision,
             place_name, country, admin1, base_id, weapon, munitions, status, dataset, external_id,
-            {DERIVED_COLUMNS}, created_by_id, created_at, updated_at
+            {DERIVED_COLUMNS}, {", ".join(column for column, _ in SIDES)}, created_by_id, created_at, updated_at
         )
         SELECT s.incident_id, s.occurred_on, s.date_precision, s.kind, s.title, s.summary, s.attribution,
                s.location, s.geo_precision, s.place_name, s.country, s.admin1, s.base_id, s.weapon, s.munitions,
-               s.status, s.dataset, s.external_id, {DERIVED_SELECT}, %s, now(), now()
-        FROM import_stage AS s {DERIVED_JOINS}
+               s.status, s.dataset, s.external_id, {DERIVED_SELECT}, {", ".join(value for _, value in SIDES)},
+               %s, now(), now()
+        FROM import_stage AS s {DERIVED_JOINS} {SIDES_JOIN}
         WHERE NOT s.is_update
         ORDER BY s.row_no
         """,

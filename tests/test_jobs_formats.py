@@ -283,3 +283,49 @@ def test_an_import_writes_the_derived_figures_refresh_derived_would(tmp_path):
     for incident in Incident.objects.all():
         incident.refresh_derived()
     assert dict((row[0], row[1:]) for row in Incident.objects.values_list("pk", *columns)) == imported
+
+
+def test_an_import_writes_the_sides_and_names_the_involvements_trigger_would():
+    """A new incident's sides and actor names are written by its INSERT, a changed one's by the involvements'
+    trigger; both read events_incident_sides_of(), and a refresh from scratch changes none of them."""
+    from django.db import connection
+
+    from posture.models import Side
+
+    iran = Side.objects.create(name="Iran and aligned groups", slug="iran-and-aligned")
+    us = Side.objects.create(name="United States and partners", slug="us-and-partners")
+    ActorFactory(name="Kataib Hezbollah", slug="kh", side=iran)
+    ActorFactory(name="Military Forces of the United States (2021-)", slug="us-forces", side=us)
+    rows = acled_rows(60)
+    assert run(write_acled_csv_bytes(rows), "acled").counts() == {
+        "created": 60, "updated": 0, "unchanged": 0, "failed": 0
+    }  # fmt: skip
+    for row in rows[:20]:  # other actors: the changed rows' involvements are replaced
+        row["actor1"], row["actor2"] = row["actor2"] or "Kataib Hezbollah", row["actor1"]
+    assert run(write_acled_csv_bytes(rows), "acled").counts() == {
+        "created": 0, "updated": 20, "unchanged": 40, "failed": 0
+    }  # fmt: skip
+
+    columns = ("attacking_sides", "targeted_sides", "attacker_names", "target_names", "claimant_names")
+    imported = {row[0]: row[1:] for row in Incident.objects.values_list("pk", *columns)}
+    expected = {}
+    for incident in Incident.objects.prefetch_related("involvements__actor__side"):
+        by_role = {role: [v.actor for v in incident.involvements.all() if v.role == role] for role in Involvement.Role}
+        expected[incident.pk] = (
+            sorted({a.side_key for a in by_role["attacker"] + by_role["claimed_by"]}),
+            sorted({a.side_key for a in by_role["target"]}),
+            *(sorted(a.name for a in by_role[role]) for role in ("attacker", "target", "claimed_by")),
+        )
+    assert imported == expected
+    assert any("iran-and-aligned" in sides[0] for sides in imported.values())
+    assert any("us-and-partners" in sides[1] for sides in imported.values())
+    assert any(sides[0] and sides[0][0].startswith("actor:") for sides in imported.values())
+    assert any(not sides[1] for sides in imported.values())  # no target
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE events_incident SET attacking_sides = '{}', targeted_sides = '{}', attacker_names = '{}',"
+            " target_names = '{}', claimant_names = '{}'"
+        )
+        cursor.execute("SELECT events_incident_sides_refresh(ARRAY(SELECT id FROM events_incident))")
+    assert {row[0]: row[1:] for row in Incident.objects.values_list("pk", *columns)} == imported

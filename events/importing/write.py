@@ -163,7 +163,8 @@ def import_incidents(records: Sequence[ParsedIncident], *, context: ImportContex
 
     Rows whose content is the same as at their last import are left alone; a changed row is updated
     (keeping its publication status) and its actors, casualties and sources replaced. The writes are
-    set-based (events.bulk), and derived figures (nearest base, casualty totals) are computed on the way in.
+    set-based (events.bulk), and derived figures (nearest base, casualty totals, sides and actor names) are
+    computed on the way in.
     """
     outcome = ImportOutcome()
     if not records:
