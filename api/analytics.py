@@ -7,8 +7,6 @@ OpenAPI schema.
 
 from __future__ import annotations
 
-import hashlib
-
 from django.core.cache import cache
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers
@@ -25,7 +23,6 @@ from posture.models import Side
 
 MAX_DAYS = 365  # a year either side: beyond it "before and after" no longer says anything about the incident
 MAX_WINDOW = 365
-CACHE_SECONDS = 6 * 3600  # keyed by the data's last change, so this only bounds unused entries
 
 ANALYTICS_SOURCES = [
     *INCIDENT_SOURCES,
@@ -38,6 +35,7 @@ class AnalyticsView(ApiView):
     permission_classes = [AllowAny]
     last_modified_tables = ANALYTICS_SOURCES
     own_parameters: set[str] = set()
+    endpoint = ""  # its name in events.analytics' cache keys and DEFAULT_ANSWERS
 
     @property
     def query_parameters(self) -> set[str]:
@@ -52,17 +50,12 @@ class AnalyticsView(ApiView):
             return early
         # Analytics read published incidents only, whoever asks (events.analytics).
         selected = filters.apply(Incident.objects.published())
-        modified = self.last_modified()
-        key = (
-            "analytics:"
-            + hashlib.blake2b(
-                f"{request.path}?{request.GET.urlencode()}@{modified and modified.isoformat()}".encode(), digest_size=16
-            ).hexdigest()
-        )
+        # The unfiltered answers of the Analytics view are usually there already (analytics.warm_default_answers).
+        key = analytics.cache_key(self.endpoint, request.GET.urlencode(), self.last_modified())
         body = cache.get(key)
         if body is None:
             body = self.compute(selected, filters, **options)
-            cache.set(key, body, CACHE_SECONDS)
+            cache.set(key, body, analytics.CACHE_SECONDS)
         return Response(body)
 
     def read(self, reader: QueryReader) -> dict:
@@ -330,6 +323,8 @@ def analytics_schema(summary: str, description: str, body, parameters=()) -> cal
     DeterrenceSchema,
 )
 class DeterrenceView(AnalyticsView):
+    endpoint = "deterrence"
+
     def compute(self, selected, filters):
         return analytics.deterrence(selected)
 
@@ -340,13 +335,21 @@ class DeterrenceView(AnalyticsView):
     f"a bootstrap 95% CI and IQR (below {analytics.MIN_LAGS} lags: insufficient data), histogram bins; beside "
     "them the shuffled-date baseline and its verdict.",
     ResponseLagsSchema,
-    [OpenApiParameter("window", int, default=30, description=f"Days, 1 to {MAX_WINDOW}: histogram and baseline.")],
+    [
+        OpenApiParameter(
+            "window",
+            int,
+            default=analytics.DEFAULT_WINDOW,
+            description=f"Days, 1 to {MAX_WINDOW}: histogram and baseline.",
+        )
+    ],
 )
 class ResponseLagsView(AnalyticsView):
+    endpoint = "response-lags"
     own_parameters = {"window"}
 
     def read(self, reader):
-        return {"window": self.read_days(reader, "window", 30, MAX_WINDOW)}
+        return {"window": self.read_days(reader, "window", analytics.DEFAULT_WINDOW, MAX_WINDOW)}
 
     def compute(self, selected, filters, window):
         return analytics.response_lags(selected, window=window)
@@ -362,6 +365,7 @@ class ResponseLagsView(AnalyticsView):
     [INCIDENT, OpenApiParameter("days", int, default=14, description=f"1 to {MAX_DAYS}.")],
 )
 class BeforeAfterView(AnalyticsView):
+    endpoint = "before-after"
     own_parameters = {"incident", "days"}
 
     def read(self, reader):
@@ -380,6 +384,7 @@ class BeforeAfterView(AnalyticsView):
     [INCIDENT],
 )
 class EscalationView(AnalyticsView):
+    endpoint = "escalation"
     own_parameters = {"incident"}
 
     def read(self, reader):
@@ -398,11 +403,11 @@ class EscalationView(AnalyticsView):
     [OpenApiParameter("scope", str, enum=["side", "base"], description="Only sides, or only bases.")],
 )
 class SurgesView(AnalyticsView):
+    endpoint = "surges"
     own_parameters = {"scope"}
 
     def read(self, reader):
         return {"scope": reader.choice("scope", ["side", "base"])}
 
     def compute(self, selected, filters, scope):
-        found = analytics.surges(selected, scope=scope, chose_kinds=bool(filters.kinds))
-        return {"rule": analytics.SURGE_RULE, "n": len(found), "surges": analytics.surge_dicts(found)}
+        return analytics.surges_answer(selected, scope=scope, chose_kinds=bool(filters.kinds))

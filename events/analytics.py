@@ -6,6 +6,9 @@ PostgreSQL does the pairing, windows and counts in set-based statements; Python 
 and below the documented n (the MIN_* constants, listed in the README's "Cycle analytics") it says
 "insufficient data" instead of a number.
 
+Answers are cached while the data are unchanged (cache_key); after a change, a task computes the Analytics
+view's unfiltered ones ahead of its first visitor (warm_default_answers).
+
 Analytics read published incidents only, whoever asks, so a draft never shapes a public figure. The incident
 filters choose what is measured (the actions, the answers, the counted attacks); what they are measured
 against (the next attack, the priors) is every published incident.
@@ -14,11 +17,13 @@ against (the next attack, the priors) is every published incident.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from lifelines import KaplanMeierFitter
@@ -457,6 +462,7 @@ def chance_baseline(priors: np.ndarray, answers: np.ndarray, *, window: int, bin
 
 
 MAX_PAIRS = 12
+DEFAULT_WINDOW = 30  # days, when the request names none
 
 # Who attacked whom how often, among force incidents: (attacking side, targeted side, selected incidents,
 # all published incidents), in one scan for both counts.
@@ -483,7 +489,7 @@ def dyads(selected: QuerySet, *, everything: bool) -> tuple[dict[tuple[str, str]
     return {(a, t): n for a, t, n, _ in rows if n}, {(a, t): n for a, t, _, n in rows}
 
 
-def response_lags(selected: QuerySet, *, window: int = 30) -> dict:
+def response_lags(selected: QuerySet, *, window: int = DEFAULT_WINDOW) -> dict:
     """Per pair of sides (the side that acted first, the side that answered): lags from confirmed links and
     from suggestions (the best candidate per answer), separately, and the shuffled-date baseline beside them.
 
@@ -897,6 +903,12 @@ def _surges(counted: QuerySet, first_week: dt.date, only: tuple[str, list]) -> l
     return [Surge(scope=r[0], key=r[1], label=r[2], week=r[3], count=r[4], previous=int(r[5])) for r in rows]
 
 
+def surges_answer(selected: QuerySet, *, scope: str | None = None, chose_kinds: bool = False) -> dict:
+    """The body of /analytics/surges/: the rule, and the surge weeks with their ratios."""
+    found = surges(selected, scope=scope, chose_kinds=chose_kinds)
+    return {"rule": SURGE_RULE, "n": len(found), "surges": surge_dicts(found)}
+
+
 def surges_touched_by(incident_ids: Sequence[int]) -> list[Surge]:
     """The surge weeks that these (newly published) incidents are in, for their sides and bases: what a
     surge alert announces. Counted over every published force incident, as surges() counts them unfiltered."""
@@ -923,3 +935,42 @@ def surges_touched_by(incident_ids: Sequence[int]) -> list[Surge]:
         [weeks, sides, bases],
     )
     return _surges(counted, _week(start), only)
+
+
+# Cached answers
+
+CACHE_SECONDS = 6 * 3600  # keyed by the data's last change, so this only bounds unused entries
+
+# What the Analytics view asks for first, unfiltered: its three plots.
+DEFAULT_ANSWERS: dict[str, Callable[[], dict]] = {
+    "deterrence": lambda: deterrence(published()),
+    "response-lags": lambda: response_lags(published(), window=DEFAULT_WINDOW),
+    "surges": lambda: surges_answer(published()),
+}
+
+# When the data last changed, as the API's validators read it (api/caching.py's VERSION_SQL).
+CHANGED_AT_SQL = "SELECT GREATEST(changed_at, current_date::timestamptz) FROM ops_dataversion"
+
+
+def cache_key(endpoint: str, query: str, changed_at: dt.datetime | None) -> str:
+    """Where an endpoint's body for a query string is kept while the data are unchanged."""
+    material = f"{endpoint}?{query}@{changed_at and changed_at.isoformat()}"
+    return "analytics:" + hashlib.blake2b(material.encode(), digest_size=16).hexdigest()
+
+
+def warm_default_answers() -> list[str]:
+    """Compute the Analytics view's unfiltered answers for the current data into the cache, so that its first
+    visitor after a change reads them (at 1,000,000 incidents they take seconds to compute). Answers already
+    there are left alone. Returns the endpoints computed."""
+    with connection.cursor() as cursor:
+        cursor.execute(CHANGED_AT_SQL)
+        row = cursor.fetchone()
+    if row is None:
+        return []
+    computed = []
+    for endpoint, answer in DEFAULT_ANSWERS.items():
+        key = cache_key(endpoint, "", row[0])
+        if cache.get(key) is None:
+            cache.set(key, answer(), CACHE_SECONDS)
+            computed.append(endpoint)
+    return computed

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from . import bulk, cycles, sync
+from . import analytics, bulk, cycles, sync
 from .importing import runner
 from .models import ImportJob, ImportRecord, Incident, Involvement
 
@@ -62,13 +62,17 @@ def resume_stalled_imports() -> list[int]:
 @shared_task
 def refresh_nearest_bases() -> int:
     """Recompute every incident's nearest base, after a base was added, moved or removed."""
-    return bulk.refresh_nearest_bases()
+    changed = bulk.refresh_nearest_bases()
+    queue_after_commit(warm_analytics)
+    return changed
 
 
 @shared_task
 def refresh_suggestions(incident_ids: list[int] | None = None) -> None:
     """Recompute the suggested links of these incidents and of those they may answer or be answered by."""
     cycles.refresh_suggestions(incident_ids)
+    # Every write of an incident ends here (events.actions.finish_incident_write): the data are final.
+    queue_after_commit(warm_analytics)
 
 
 @shared_task
@@ -78,6 +82,7 @@ def refresh_suggestions_after_import(job_id: int) -> None:
     ids = list(ImportRecord.objects.filter(job_id=job_id).values_list("incident_id", flat=True))
     if ids:
         cycles.refresh_suggestions(None if len(ids) * 5 > Incident.objects.count() else ids)
+    queue_after_commit(warm_analytics)
 
 
 @shared_task
@@ -86,3 +91,11 @@ def refresh_suggestions_of_actor(actor_id: int) -> None:
     ids = list(Involvement.objects.filter(actor_id=actor_id).values_list("incident_id", flat=True).distinct())
     if ids:
         cycles.refresh_suggestions(ids)
+    queue_after_commit(warm_analytics)
+
+
+@shared_task
+def warm_analytics() -> list[str]:
+    """After the tasks above: the Analytics view's unfiltered figures computed for the new data, ahead of its
+    first visitor. Answers already computed for these data are not computed again."""
+    return analytics.warm_default_answers()

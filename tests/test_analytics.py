@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import json
 
 import numpy as np
 import pytest
@@ -15,7 +16,7 @@ from lifelines import KaplanMeierFitter
 from lifelines.utils import median_survival_times
 
 from bench import planted as planting
-from events import analytics
+from events import analytics, tasks
 from events.models import Delivery, Incident, IncidentLink, Involvement, Subscription, SurgeAlert
 from posture.models import Actor
 
@@ -116,6 +117,27 @@ def test_drafts_never_shape_an_answer(client, editor_api, seed):
         refused = api.get(f"{API}/before-after/", {"incident": draft.pk})
         assert refused.status_code == 400
         assert "incident" in refused.json()["errors"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_after_a_change_the_unfiltered_answers_are_computed_before_the_first_visitor_asks(client, seed, monkeypatch):
+    # A day more of data: the 7 March overflight's open window now runs to 8 March.
+    IncidentFactory(occurred_on=dt.date(2021, 3, 8), kind="statement")
+    fresh = {endpoint: json.loads(json.dumps(answer())) for endpoint, answer in analytics.DEFAULT_ANSWERS.items()}
+
+    assert tasks.warm_analytics() == ["deterrence", "response-lags", "surges"]
+    assert tasks.warm_analytics() == []  # safe to run twice: what is there is not computed again
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("computed while the visitor waited")
+
+    for name in ("deterrence", "response_lags", "surges_answer"):
+        monkeypatch.setattr(analytics, name, refuse)
+    for endpoint, body in fresh.items():
+        assert get(client, endpoint) == body
+    windows = {w["incident"]: w for w in fresh["deterrence"]["windows"]}
+    overflight = windows[seed["2021-03-07 show_of_force"].pk]
+    assert (overflight["days"], overflight["censored"]) == (1, True)
 
 
 @pytest.mark.parametrize(
