@@ -14,7 +14,10 @@ the baseline:
   zoom        one zoom step: time until settled, map-data requests (clusters are per zoom level);
   select      clicking an incident in the list: time until its popup is open; worst input delay.
   analytics   `/?view=analytics` in a new browser context: first paint of the Analytics view (its survival
-              curves, lag histogram and surges drawn), and the slowest of its API requests.
+              curves, lag histogram and surges drawn), and the slowest of its API requests; with --only
+              analytics also with the server's cache emptied (figures computed), emptied and then warmed as
+              the worker does after a data change (events.tasks.warm_analytics), and each request computed
+              alone over HTTP.
 
 Usage:
   .venv/bin/python bench/dashboard.py --database posture_bench [--baseline-database posture] [--runs 3]
@@ -71,6 +74,7 @@ TARGETS = {
     "50k range: first incidents painted (ms)": 2000,
     "analytics: first paint (ms)": 2000,
     "analytics, server cache cold: first paint (ms)": 2000,
+    "analytics, server cache emptied then warmed: first paint (ms)": 2000,
 }
 DETERRENCE = "/api/v1/analytics/deterrence/"
 ANALYTICS_PATHS = ("/analytics/deterrence/", "/analytics/response-lags/", "/analytics/surges/")
@@ -93,19 +97,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@contextlib.contextmanager
-def web_server(database: str):
-    """gunicorn on a free loopback port, serving the given database; stopped on exit."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(database),
+def server_env() -> dict[str, str]:
+    return {
         "REDIS_URL": f"unix://{ROOT / 'var' / 'run' / 'redis.sock'}?db={REDIS_DB}",
         "MAP_TILE_URL": "",
         "API_ANON_RATE": "",
         "DEBUG": "false",
         "LOG_LEVEL": "WARNING",
     }
+
+
+@contextlib.contextmanager
+def web_server(database: str):
+    """gunicorn on a free loopback port, serving the given database; stopped on exit."""
+    port = free_port()
+    env = {**os.environ, **server_env(), "DATABASE_URL": database_url(database)}
     process = subprocess.Popen(
         [
             str(ROOT / ".venv/bin/gunicorn"),
@@ -144,6 +150,34 @@ def web_server(database: str):
         except subprocess.TimeoutExpired:  # a request still running (an analytics figure at 1M rows)
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=30)
+
+
+def warm_analytics(database: str) -> None:
+    """What the worker does after a data change: events.tasks.warm_analytics, run here against the servers'
+    database and cache."""
+    env = {**os.environ, "DATABASE_URL": database_url(database), "REDIS_URL": server_env()["REDIS_URL"]}
+    code = "from events.tasks import warm_analytics; warm_analytics()"
+    subprocess.run(
+        [str(ROOT / ".venv/bin/python"), "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def computed_one_by_one(url: str) -> dict:
+    """Each of the Analytics view's requests alone, computed (the cache emptied first), as the browser asks."""
+    figures = {}
+    for path in ANALYTICS_PATHS:
+        subprocess.run([*REDIS_CLI, "flushdb"], check=True, capture_output=True)
+        request = urllib.request.Request(f"{url}/api/v1{path}", headers={"Accept-Encoding": "gzip"})  # noqa: S310
+        started = time.perf_counter()
+        with urllib.request.urlopen(request, timeout=300) as response:  # noqa: S310 - our loopback server
+            size = len(response.read())
+        figures[f"analytics: {path.split('/')[2]} computed alone (ms)"] = (time.perf_counter() - started) * 1000
+        figures[f"analytics: {path.split('/')[2]} body, gzip (kB)"] = size / 1000
+    return figures
 
 
 def api(url: str, path: str, params: dict | list) -> dict:
@@ -355,9 +389,17 @@ def main() -> None:
                     # Then with the server's cache emptied: the figures are computed, not read back.
                     subprocess.run([*REDIS_CLI, "flushdb"], check=True, capture_output=True)
                     cold = open_analytics(browser, url)
+                    # The first visitor after a data change, once the worker's warm_analytics task has run.
+                    subprocess.run([*REDIS_CLI, "flushdb"], check=True, capture_output=True)
+                    warm_analytics(database)
+                    warmed = open_analytics(browser, url)
                     results[label] = {
                         "analytics, fresh server processes: first paint (ms)": fresh["analytics: first paint (ms)"],
                         "analytics, server cache cold: first paint (ms)": cold["analytics: first paint (ms)"],
+                        "analytics, server cache emptied then warmed: first paint (ms)": warmed[
+                            "analytics: first paint (ms)"
+                        ],
+                        **computed_one_by_one(url),
                         **summarize([open_analytics(browser, url) for _ in range(args.runs)]),
                     }
                     print(f"{label}: {database}, median of {args.runs} runs", file=sys.stderr)
