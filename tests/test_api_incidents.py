@@ -755,3 +755,21 @@ def test_kinds_list_every_kind_with_its_category(client):
         "acled_event_type": "Explosions/Remote violence",
         "acled_sub_event_type": "Shelling/artillery/missile attack",
     }
+
+
+def _plans_run() -> dict[str, int]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements")
+        return dict(cursor.fetchall())
+
+
+def test_the_detail_statement_is_prepared_once_and_reused_for_every_incident(client, settings):
+    settings.RESPONSE_CACHE = False
+    first, second = IncidentFactory(), IncidentFactory()
+    before = _plans_run()
+
+    answers = [client.get(f"{URL}{incident.pk}/").json()["id"] for incident in (first, second, first)]
+
+    assert answers == [first.pk, second.pk, first.pk]
+    runs = {statement: n - before.get(statement, 0) for statement, n in _plans_run().items()}
+    assert [(statement[:10], n) for statement, n in runs.items() if n] == [("WITH i AS ", 3)]
