@@ -7,6 +7,7 @@ the webhook receivers are http.server instances on loopback. Fixtures are import
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import signal
@@ -36,6 +37,7 @@ WORKER_ENV = {
     "ACLED_QUERY": "iso=368",
 }
 JOB_TIMEOUT = 180.0
+_worker: Worker | None = None  # the session's, once its fixture has started it
 
 
 def database_url() -> str:
@@ -71,6 +73,11 @@ class Worker:
         with open(self.log, "rb") as log:
             log.seek(offset)
             return b" ready." in log.read()
+
+    def broker(self):
+        import redis
+
+        return redis.Redis.from_url(self.env["REDIS_URL"])
 
     def kill(self) -> None:
         """kill -9 of the whole worker: the main process and every pool process, mid-task."""
@@ -212,8 +219,47 @@ def celery_worker(django_db_setup, django_db_blocker, acled_server) -> Iterator[
     env.pop("TEST_DATABASE_NAME", None)
     worker = Worker(env, directory / "worker.log")
     worker.start()
+    global _worker
+    _worker = worker
     yield worker
+    _worker = None
     worker.stop()
+
+
+def wait_for_quiet_database(timeout: float = 60.0) -> None:
+    """Until the worker has no task to run (queued, or running: with late acks a task stays in `unacked`
+    until it returns, and what it queues on commit is in `celery` before that) and no other connection to
+    the test database is inside a statement or a transaction. A retry waiting for its countdown (a webhook's)
+    is unacked too but runs later, so it is not waited for."""
+    from django.db import connection
+
+    def busy_worker() -> bool:
+        if _worker is None or _worker.process is None or _worker.process.poll() is not None:
+            return False
+        broker = _worker.broker()
+        if broker.llen("celery"):
+            return True
+        now = dt.datetime.now(dt.UTC)
+        for payload in broker.hvals("unacked"):
+            eta = json.loads(payload)[0]["headers"].get("eta")
+            if eta is None:
+                return True
+            eta = dt.datetime.fromisoformat(eta)
+            if (eta if eta.tzinfo else eta.replace(tzinfo=dt.UTC)) <= now + dt.timedelta(seconds=1):
+                return True
+        return False
+
+    def quiet() -> bool:
+        if busy_worker():
+            return False
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid() AND state <> 'idle'"
+            )
+            return cursor.fetchone()[0] == 0
+
+    wait_for(quiet, "the worker and the live server to finish with the database", timeout=timeout, interval=0.05)
 
 
 def wait_until(predicate, what: str, timeout: float = JOB_TIMEOUT):

@@ -7,7 +7,7 @@ from django.db import connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from .celery_worker import acled_server, celery_worker  # noqa: F401 (fixtures)
+from .celery_worker import acled_server, celery_worker, wait_for_quiet_database  # noqa: F401 (fixtures)
 from .chromium import CHROMIUM, CHROMIUM_ARGS
 from .factories import BaseFactory, EditorFactory, UserFactory
 
@@ -45,6 +45,20 @@ def _no_anonymous_rate_limit(settings):
     """Tests fire bursts of anonymous requests from one address (schemathesis, the browser tests),
     and the throttle's counts outlive a test in Redis. tests/test_production.py tests the limit."""
     settings.API_ANON_RATE = ""
+
+
+@pytest.fixture(autouse=True)
+def _quiet_before_flush(request):
+    """A transactional test ends with a flush (TRUNCATE of every table, taking their locks one by one), and
+    the session's Celery worker may still be running what the test's writes queued (suggestions, then the
+    analytics warming), or the live server a request: their reads deadlock with the flush. Wait for both."""
+    if "_django_db_helper" not in request.fixturenames:
+        yield
+        return
+    request.getfixturevalue("_django_db_helper")  # set up first, so it is torn down (flushed) after this
+    yield
+    if not connection.in_atomic_block:
+        wait_for_quiet_database()
 
 
 @pytest.fixture(scope="session")
