@@ -10,45 +10,10 @@ from django.urls import reverse
 
 from events.models import Incident, IncidentLink
 
+from .bodies import admin_incident_form as incident_form
 from .factories import ActorFactory, BaseFactory, IncidentFactory, SourceFactory
 
 pytestmark = pytest.mark.django_db
-
-INLINES = ["involvements", "casualties", "links_out", "links_in"]
-
-
-def incident_form(source, **overrides):
-    data = {
-        "occurred_on": "2021-03-03",
-        "date_precision": "1",
-        "kind": "rocket_attack",
-        "title": "Ten rockets hit Ayn al-Asad",
-        "summary": "Rockets struck the base.",
-        "attribution": "assessed",
-        "location": json.dumps({"type": "Point", "coordinates": [42.4412, 33.7856]}),
-        "geo_precision": "1",
-        "place_name": "Ayn al-Asad",
-        "country": "IRQ",
-        "admin1": "Anbar",
-        "base": "",
-        "weapon": "rockets",
-        "munitions": "10",
-        "sources": [str(source.pk)],
-        "status": "published",
-        "dataset": "",
-        "external_id": "",
-    }
-    for prefix in INLINES:
-        data.update(
-            {
-                f"{prefix}-TOTAL_FORMS": "0",
-                f"{prefix}-INITIAL_FORMS": "0",
-                f"{prefix}-MIN_NUM_FORMS": "0",
-                f"{prefix}-MAX_NUM_FORMS": "1000",
-            }
-        )
-    data.update(overrides)
-    return data
 
 
 def with_casualty(data, **values):

@@ -10,6 +10,7 @@ from rest_framework.authtoken.models import Token
 
 from events.models import Casualty, Incident, IncidentLink, Involvement
 
+from .bodies import incident_feature as feature
 from .factories import ActorFactory, BaseFactory, IncidentFactory, IncidentLinkFactory, SourceFactory
 
 pytestmark = pytest.mark.django_db
@@ -38,20 +39,6 @@ def as_editor(client, token):
         )
 
     return send
-
-
-def feature(source, **properties):
-    return {
-        "type": "Feature",
-        "geometry": {"type": "Point", "coordinates": [42.4412, 33.7856]},
-        "properties": {
-            "occurred_on": "2021-03-03",
-            "kind": "rocket_attack",
-            "title": "Ten rockets on Ayn al-Asad",
-            "sources": [source.pk],
-            **properties,
-        },
-    }
 
 
 class TestCreate:

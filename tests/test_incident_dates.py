@@ -9,9 +9,10 @@ from django.urls import reverse
 
 from events.models import Incident
 
+from .bodies import admin_incident_form as incident_form
+from .bodies import incident_feature as feature
 from .factories import IncidentFactory, SourceFactory
-from .test_admin import incident_form
-from .test_api_writes import URL, feature
+from .test_api_writes import URL
 
 pytestmark = pytest.mark.django_db
 

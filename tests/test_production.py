@@ -29,6 +29,7 @@ from psycopg import sql
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
+from .bodies import admin_incident_form
 from .servers import ROOT, VENV_BIN, Postgres, Redis, Session, WebServer, make_tempdir, wait_for
 
 EDITOR = ("prod-editor", "a long and unguessable passphrase")
@@ -382,29 +383,8 @@ def webhook_receiver():
 
 
 def incident_form(token: str, source_id: str, title: str) -> dict:
-    form = {
-        "csrfmiddlewaretoken": token,
-        "occurred_on": "2021-03-03",
-        "date_precision": "1",
-        "kind": "rocket_attack",
-        "title": title,
-        "summary": "Saved while Redis was down.",
-        "attribution": "assessed",
-        "location": json.dumps({"type": "Point", "coordinates": [42.4412, 33.7856]}),
-        "geo_precision": "1",
-        "place_name": "Ayn al-Asad",
-        "country": "IRQ",
-        "admin1": "Anbar",
-        "weapon": "rockets",
-        "munitions": "10",
-        "sources": [source_id],
-        "status": "published",
-        "_save": "Save",
-    }
-    for prefix in ["involvements", "casualties", "links_out", "links_in"]:
-        form |= {f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"}
-        form |= {f"{prefix}-MIN_NUM_FORMS": "0", f"{prefix}-MAX_NUM_FORMS": "1000"}
-    return form
+    return admin_incident_form(source_id, csrfmiddlewaretoken=token, title=title, summary="Saved while Redis was down.",
+                               _save="Save")  # fmt: skip
 
 
 def test_with_redis_stopped_reads_answer_saves_commit_and_the_jobs_run_later(stack, webhook_receiver):

@@ -130,15 +130,6 @@ class TestConditionalGet:
         assert repeat["ETag"] == first["ETag"]
         assert repeat["Last-Modified"] == first["Last-Modified"]
 
-    def test_if_modified_since_too(self, client, django_assert_num_queries):
-        IncidentFactory()
-        first = client.get(URL)
-
-        with django_assert_num_queries(1):
-            repeat = client.get(URL, HTTP_IF_MODIFIED_SINCE=first["Last-Modified"])
-
-        assert repeat.status_code == 304
-
     def test_an_editors_304_reads_no_incident_either(self, editor_api):
         IncidentFactory(status=Incident.Status.DRAFT)
         first = editor_api.get(URL)

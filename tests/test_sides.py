@@ -11,6 +11,7 @@ from events.models import Incident, Involvement
 from events.seeding import load_seed
 from posture.models import Actor, Side
 
+from .bodies import incident_feature
 from .factories import ActorFactory, IncidentFactory, InvolvementFactory, SourceFactory
 
 pytestmark = pytest.mark.django_db
@@ -103,17 +104,8 @@ def test_queryset_finds_incidents_by_side(us, iran):
 def test_the_api_write_path_sets_the_sides(editor_api, us, iran):
     ActorFactory(slug="kataib-hezbollah", side=iran)
     ActorFactory(slug="united-states", side=us)
-    body = {
-        "type": "Feature",
-        "geometry": {"type": "Point", "coordinates": [42.4412, 33.7856]},
-        "properties": {
-            "occurred_on": "2021-03-03",
-            "kind": "rocket_attack",
-            "title": "Ten rockets on Ayn al-Asad",
-            "sources": [SourceFactory().pk],
-            "actors": [{"role": "attacker", "slug": "kataib-hezbollah"}, {"role": "target", "slug": "united-states"}],
-        },
-    }
+    actors = [{"role": "attacker", "slug": "kataib-hezbollah"}, {"role": "target", "slug": "united-states"}]
+    body = incident_feature(SourceFactory(), actors=actors)
     response = editor_api.post("/api/v1/incidents/", body, format="json")
     assert response.status_code == 201, response.content
     incident = Incident.objects.get(title="Ten rockets on Ayn al-Asad")
