@@ -45,14 +45,8 @@ TARGETS = {
 
 
 def setup_django(database: str) -> None:
-    os.environ["DATABASE_URL"] = synthetic.database_url(database)
-    os.environ["DEBUG"] = "false"  # DEBUG records every query; production does not
-    os.environ["DATABASE_POOL"] = "true"  # as in production: no new connection per request
-    os.environ["API_ANON_RATE"] = ""  # the benchmark is one very busy anonymous client
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
+    # Pooled as in production (no new connection per request); no rate limit for one very busy client.
+    synthetic.setup_django(database, DATABASE_POOL="true", API_ANON_RATE="")
     from django.conf import settings
 
     settings.ROOT_URLCONF = "bench.urls"

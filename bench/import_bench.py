@@ -31,7 +31,6 @@ import json
 import os
 import re
 import statistics
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -60,22 +59,12 @@ PHASES = [
 COMMIT = "commits (deferred foreign-key checks)"
 
 
-def setup_django() -> None:
-    os.environ["DATABASE_URL"] = synthetic.database_url(DATABASE)
-    os.environ["DEBUG"] = "false"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-
-
 def prepare(rows: int, directory: Path) -> Path:
     from tests.acled_rows import acled_rows, write_acled_csv
 
     synthetic.ensure_database(DATABASE)
     synthetic.migrate(DATABASE)
-    setup_django()
+    synthetic.setup_django(DATABASE)
     from django.contrib.gis.geos import Point
 
     from posture.models import Base
@@ -88,32 +77,8 @@ def prepare(rows: int, directory: Path) -> Path:
     return write_acled_csv(directory / f"acled-{rows}.csv", acled_rows(rows, seed=2021))
 
 
-def empty_incidents() -> None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE events_incident, events_historicalincident, events_historicalincident_sources,"
-            " events_historicalinvolvement, events_historicalcasualty, events_importjob CASCADE"
-        )
-        cursor.execute("VACUUM ANALYZE events_incident")
-
-
 def time_copy(path: Path) -> float:
-    """COPY the file as it is into a staging table of text columns; seconds."""
-    with path.open() as f:
-        header = f.readline().strip().split(",")
-    with synthetic.connect(DATABASE) as conn:
-        conn.execute("DROP TABLE IF EXISTS bench_acled_staging")
-        conn.execute("CREATE TABLE bench_acled_staging (" + ", ".join(f'"{c}" text' for c in header) + ")")
-        conn.commit()
-        started = time.perf_counter()
-        copy_sql = "COPY bench_acled_staging FROM STDIN WITH (FORMAT csv, HEADER true)"
-        with conn.cursor() as cursor, path.open("rb") as data, cursor.copy(copy_sql) as copy:
-            while block := data.read(1 << 20):
-                copy.write(block)
-        conn.commit()
-        return time.perf_counter() - started
+    return synthetic.copy_to_staging(DATABASE, path, "bench_acled_staging")
 
 
 TRIGRAM_INDEXES = ["events_incident_title_trgm", "events_incident_summary_trgm", "events_incident_place_trgm"]
@@ -219,7 +184,7 @@ def main() -> None:
         bare_seconds = time_table_floor("everything")
         import_runs = []
         for _ in range(args.runs):
-            empty_incidents()
+            synthetic.empty_incidents()
             import_runs.append(time_import(path))
         ours_seconds, counts, spent = sorted(import_runs, key=lambda run: run[0])[len(import_runs) // 2]
         assert counts == {"created": args.rows, "updated": 0, "unchanged": 0, "failed": 0}, counts

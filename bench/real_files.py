@@ -15,7 +15,6 @@ The files are read where they are and never copied into the repository.
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
 import json
 import os
@@ -34,43 +33,14 @@ DATABASE = os.environ.get("BENCH_REAL_DATABASE", "posture_bench_real")
 def setup_django() -> None:
     synthetic.ensure_database(DATABASE)
     synthetic.migrate(DATABASE)
-    os.environ["DATABASE_URL"] = synthetic.database_url(DATABASE)
-    os.environ["DEBUG"] = "false"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-
-
-def empty_incidents() -> None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE events_incident, events_historicalincident, events_historicalincident_sources,"
-            " events_historicalinvolvement, events_historicalcasualty, events_importjob CASCADE"
-        )
+    synthetic.setup_django(DATABASE)
 
 
 def time_copy(path: Path) -> float:
-    """COPY the file as it is into a table of text columns; seconds."""
-    with path.open(newline="", encoding="utf-8-sig") as f:
-        header = next(csv.reader(f))
+    elapsed = synthetic.copy_to_staging(DATABASE, path, "bench_real_staging", named=False)
     with synthetic.connect(DATABASE) as conn:
-        conn.execute("DROP TABLE IF EXISTS bench_real_staging")
-        conn.execute("CREATE TABLE bench_real_staging (" + ", ".join(f'"c{n}" text' for n in range(len(header))) + ")")
-        conn.commit()
-        started = time.perf_counter()
-        copy_sql = "COPY bench_real_staging FROM STDIN WITH (FORMAT csv, HEADER true)"
-        with conn.cursor() as cursor, path.open("rb") as data, cursor.copy(copy_sql) as copy:
-            while block := data.read(1 << 20):
-                copy.write(block)
-        conn.commit()
-        elapsed = time.perf_counter() - started
         conn.execute("DROP TABLE bench_real_staging")
-        conn.commit()
-        return elapsed
+    return elapsed
 
 
 def time_import(path: Path) -> tuple[float, object]:
@@ -101,7 +71,7 @@ def main() -> None:
     results = []
     for path in files:
         copy_seconds = time_copy(path)
-        empty_incidents()
+        synthetic.empty_incidents()
         seconds, job = time_import(path)
         again_seconds, again = time_import(path)
         rows = job.rows_total or 0

@@ -18,6 +18,7 @@ would for any bulk load; the indexes themselves are the migrations' own.
 from __future__ import annotations
 
 import argparse
+import csv
 import datetime as dt
 import io
 import json
@@ -370,6 +371,50 @@ def _copy_text(conn: psycopg.Connection, table: str, columns: list[str], buffer:
 
 # What every benchmark shares: the data set's arguments, its loading, and where results go.
 RESULTS = ROOT / "bench" / "results"
+
+
+def setup_django(database: str, **env: str) -> None:
+    """Django in this process on the bench database, with production's DEBUG off (DEBUG records every query);
+    `env` sets further settings' variables first."""
+    os.environ.update(DATABASE_URL=database_url(database), DEBUG="false", **env)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def copy_to_staging(database: str, path: Path, table: str, *, named: bool = True) -> float:
+    """The imports' baseline: COPY the CSV file as it is into `table`, a text column per header field (named
+    after it, or c0, c1, … where a real file's names could not be columns); seconds. The table is left for
+    what reads it next."""
+    with path.open(newline="", encoding="utf-8-sig") as f:
+        header = next(csv.reader(f))
+    columns = header if named else [f"c{n}" for n in range(len(header))]
+    with connect(database) as conn:
+        conn.execute(f"DROP TABLE IF EXISTS {table}")
+        conn.execute(f"CREATE TABLE {table} (" + ", ".join(f'"{c}" text' for c in columns) + ")")
+        conn.commit()
+        started = time.perf_counter()
+        copy_sql = f"COPY {table} FROM STDIN WITH (FORMAT csv, HEADER true)"
+        with conn.cursor() as cursor, path.open("rb") as data, cursor.copy(copy_sql) as copy:
+            while block := data.read(1 << 20):
+                copy.write(block)
+        conn.commit()
+        return time.perf_counter() - started
+
+
+def empty_incidents() -> None:
+    """Before an import is timed: no incident, history row or job (through Django's connection)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE events_incident, events_historicalincident, events_historicalincident_sources,"
+            " events_historicalinvolvement, events_historicalcasualty, events_importjob CASCADE"
+        )
+        cursor.execute("VACUUM ANALYZE events_incident")
 
 
 def data_arguments(parser: argparse.ArgumentParser) -> None:
