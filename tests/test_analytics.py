@@ -214,18 +214,10 @@ def test_a_week_with_twice_the_mean_of_the_previous_four_is_a_surge_for_the_side
     assert get(client, "surges", end="2024-02-04")["surges"] == []
 
 
-def load_planted(planted) -> dict[str, int]:
-    ids = planting.load(planted)
-    # As autovacuum would after a load: the planner's statistics otherwise still say the tables are empty.
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE events_incident, events_involvement, events_incidentlink")
-    return ids
-
-
 @pytest.fixture
 def planted_cycles():
     planted = planting.generate(seed=7)
-    ids = load_planted(planted)
+    ids = planting.load(planted)
     by_key = {incident.key: incident for incident in planted.incidents}
     from posture.models import Source
 
@@ -293,7 +285,7 @@ def test_with_independent_streams_the_baseline_says_no_more_than_chance_nine_tim
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute("TRUNCATE events_incident CASCADE")
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-        load_planted(planting.generate(seed=seed, answers=False))
+        planting.load(planting.generate(seed=seed, answers=False))
         pairs = get(client, "response-lags")["pairs"]
         assert len(pairs) == 4  # a and b both ways, c and d both ways
         verdicts += [pair["baseline"]["verdict"] for pair in pairs]
