@@ -233,10 +233,12 @@ def wait_for_quiet_database(timeout: float = 60.0) -> None:
     is unacked too but runs later, so it is not waited for."""
     from django.db import connection
 
+    running = _worker is not None and _worker.process is not None and _worker.process.poll() is None
+    broker = _worker.broker() if running else None  # one client for the whole wait, not one per poll
+
     def busy_worker() -> bool:
-        if _worker is None or _worker.process is None or _worker.process.poll() is not None:
+        if broker is None:
             return False
-        broker = _worker.broker()
         if broker.llen("celery"):
             return True
         now = dt.datetime.now(dt.UTC)
