@@ -8,7 +8,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db.models import QuerySet
 
 from api.filters import PageRequest
-from api.sql import FeatureSpec, Page, feature_page, fetch_prepared, geometry
+from api.pages import FeatureSpec, Page, feature_page, fetch_prepared, geometry
 from events.models import (
     Casualty,
     Incident,

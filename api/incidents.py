@@ -17,8 +17,8 @@ from api.export import csv_download, geojson_download
 from api.features import incident_detail_feature, incident_page, incident_summaries
 from api.filters import INCIDENT_FILTER_NAMES, MAX_LIMIT, read_incident_filters, read_page
 from api.http import GEOJSON, ApiMixin, GeoJSONRenderer, bytes_response, json_body
+from api.pages import feature_collection, page_links
 from api.serializers import IncidentFeatureInput
-from api.sql import feature_collection, page_links
 from events import actions
 from events.models import (
     Incident,

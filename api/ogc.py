@@ -45,7 +45,7 @@ from api.http import (
     flatten_errors,
     unexpected_error,
 )
-from api.sql import FeatureSpec, Page, feature_collection, feature_page, page_links
+from api.pages import FeatureSpec, Page, feature_collection, feature_page, page_links
 from events.models import Incident
 from events.sql import Fragment
 from ops.routers import read_connection

@@ -1,4 +1,5 @@
-"""SQL building blocks for bodies built by PostgreSQL.
+"""The building blocks of the bodies PostgreSQL builds: pages of Features, their keyset cursors and links, the
+FeatureCollection envelope, and the prepared single-row statements.
 
 A page of features is one SQL statement: Django compiles the filtered, ordered and limited QuerySet (the one
 query layer), and PostgreSQL turns the rows into Feature objects with ST_AsGeoJSON and json_build_object and
