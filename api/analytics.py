@@ -15,24 +15,16 @@ from rest_framework.response import Response
 from api import schema
 from api.filters import INCIDENT_FILTER_NAMES, MAX_ID, QueryReader, read_incident_filters
 from api.http import JSON, ApiView
-from api.incidents import INCIDENT_SOURCES
 from events import analytics
-from events.models import Incident, IncidentLink, Kind
-from posture.models import Side
+from events.models import Incident, Kind
 
 MAX_DAYS = 365  # a year either side: beyond it "before and after" no longer says anything about the incident
 MAX_WINDOW = 365
 
-ANALYTICS_SOURCES = [
-    *INCIDENT_SOURCES,
-    (IncidentLink.history.model._meta.db_table, "history_date"),
-    (Side.history.model._meta.db_table, "history_date"),
-]
-
 
 class AnalyticsView(ApiView):
     permission_classes = [AllowAny]
-    last_modified_tables = ANALYTICS_SOURCES
+    versioned = True
     own_parameters: set[str] = set()
     endpoint = ""  # its name in events.analytics' cache and DEFAULT_ANSWERS
 

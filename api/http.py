@@ -164,8 +164,6 @@ class ApiMixin:
     # GETs answered by version: ETag and Last-Modified from the data version, 304s and the shared response
     # cache before any query for the body (api/caching.py).
     versioned = False
-    # Older spelling of versioned = True (the tables no longer matter: the data version covers them all).
-    last_modified_tables: list[tuple[str, str]] = []
 
     def get_exception_handler(self):
         return api_exception_handler
@@ -180,7 +178,7 @@ class ApiMixin:
 
     def answer(self, request) -> Answer | None:
         if not hasattr(self, "_answer"):
-            versioned = (self.versioned or self.last_modified_tables) and request.method in ("GET", "HEAD")
+            versioned = self.versioned and request.method in ("GET", "HEAD")
             version = data_version() if versioned else None
             self._answer = Answer(request, version) if version is not None else None
         return self._answer

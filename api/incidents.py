@@ -26,12 +26,6 @@ from events.models import (
     sees_drafts,
 )
 
-# What incident answers were once dated by; api/analytics.py still names them (see ApiMixin.versioned).
-INCIDENT_SOURCES = [
-    (Incident._meta.db_table, "updated_at"),
-    (Incident.history.model._meta.db_table, "history_date"),
-]
-
 # Real chains are a handful of incidents; this bounds the walk when links join a runaway component
 # (a bulk import linking everything to one incident), and the response says when it was reached.
 CHAIN_LIMIT = 2000
