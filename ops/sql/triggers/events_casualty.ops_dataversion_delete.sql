@@ -1,0 +1,1 @@
+CREATE TRIGGER ops_dataversion_delete AFTER DELETE ON events_casualty REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION ops_dataversion_track();

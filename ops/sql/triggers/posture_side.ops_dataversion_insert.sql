@@ -1,0 +1,1 @@
+CREATE TRIGGER ops_dataversion_insert AFTER INSERT ON posture_side REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ops_dataversion_track();

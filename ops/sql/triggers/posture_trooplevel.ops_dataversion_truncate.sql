@@ -1,0 +1,1 @@
+CREATE TRIGGER ops_dataversion_truncate AFTER TRUNCATE ON posture_trooplevel FOR EACH STATEMENT EXECUTE FUNCTION ops_dataversion_track();
