@@ -79,35 +79,24 @@ class QueryReader:
             return None
         return values[0]
 
-    def many(self, name: str) -> list[str]:
-        if self.has_error(name):
-            return []
-        # ?kind=a&kind=b and ?kind=a,b both work: scripts tend to send the first, forms the second.
-        return [part for value in self.query.getlist(name) for part in value.split(",") if part != ""]
-
     def check(self) -> None:
         if self.errors:
             raise ValidationError(self.errors)
 
-    def integer(self, name: str, *, minimum: int, maximum: int, cap: bool = False) -> int | None:
+    def parse(self, name: str, field: _Field):
+        """A parameter given once, as `field` parses it (the filters' own fields); None when absent or refused."""
         value = self.one(name)
         if value is None:
             return None
-        digits = value.strip()
-        if not re.fullmatch(r"[+-]?[0-9]+", digits):
-            self.error(name, "Give a whole number.")
+        try:
+            return field.parse(value)
+        except forms.ValidationError as error:
+            for message in error.messages:
+                self.error(name, message)
             return None
-        # Past 30 digits the exact value cannot matter (and Python refuses to parse thousands of them).
-        number = int(digits) if len(digits) <= 30 else (-1 if digits.startswith("-") else 1) * 10**30
-        if number < minimum:
-            self.error(name, f"Must be at least {minimum}.")
-            return None
-        if number > maximum:
-            if cap:
-                return maximum
-            self.error(name, f"Must be at most {maximum}.")
-            return None
-        return number
+
+    def integer(self, name: str, *, minimum: int, maximum: int, cap: bool = False) -> int | None:
+        return self.parse(name, WholeNumberField(minimum=minimum, maximum=maximum, cap=cap))
 
     def choice(self, name: str, choices, *, default: str | None = None) -> str | None:
         value = self.one(name)
@@ -179,8 +168,10 @@ class IsoDateField(_Field):
 
 
 class WholeNumberField(_Field):
-    def __init__(self, *, minimum: int, maximum: int, **kwargs):
-        self.minimum, self.maximum = minimum, maximum
+    """A whole number from `minimum` to `maximum`; with `cap`, a larger one stands for the maximum."""
+
+    def __init__(self, *, minimum: int, maximum: int, cap: bool = False, **kwargs):
+        self.minimum, self.maximum, self.cap = minimum, maximum, cap
         super().__init__(**kwargs)
 
     def parse(self, value: str) -> int:
@@ -192,7 +183,31 @@ class WholeNumberField(_Field):
         if number < self.minimum:
             raise forms.ValidationError(f"Must be at least {self.minimum}.")
         if number > self.maximum:
+            if self.cap:
+                return self.maximum
             raise forms.ValidationError(f"Must be at most {self.maximum}.")
+        return number
+
+
+class NumberField(_Field):
+    """A decimal number up to `maximum`, either above `above` or (without it) from `minimum` on."""
+
+    def __init__(self, *, maximum: float, above: float | None = None, minimum: float | None = None, **kwargs):
+        self.maximum, self.above, self.minimum = maximum, above, minimum
+        super().__init__(**kwargs)
+
+    def parse(self, value: str) -> float:
+        try:
+            number = float(value)
+        except ValueError:
+            number = None
+        if self.above is None:  # a closed range, which one message describes
+            if number is None or not self.minimum <= number <= self.maximum:  # NaN fails too
+                raise forms.ValidationError(f"Give a number from {self.minimum:g} to {self.maximum:g}.")
+        elif number is None:
+            raise forms.ValidationError("Give a number.")
+        elif not (math.isfinite(number) and self.above < number <= self.maximum):
+            raise forms.ValidationError(f"Must be more than {self.above:g} and at most {self.maximum:g}.")
         return number
 
 
@@ -514,6 +529,11 @@ def _plain(value):
     return value.isoformat() if isinstance(value, dt.date) else value
 
 
+def sort_key(sort_field: str, plain):
+    """A sort key as JSON carries it, in a cursor or from PostgreSQL's ends of a page: days as ISO dates."""
+    return dt.date.fromisoformat(plain) if sort_field == "occurred_on" else plain
+
+
 @dataclass(frozen=True)
 class PageRequest:
     ordering: str = DEFAULT_ORDERING
@@ -546,9 +566,9 @@ def _decode_cursor(reader: QueryReader, ordering: str, orderings: dict) -> Curso
         if matched is not None and (type(matched) is not int or not 0 <= matched <= MAX_ID):
             raise ValueError("bad count")
         sort_field, _ = orderings[cursor_ordering]
-        if sort_field == "occurred_on":
-            key = dt.date.fromisoformat(key)
-        elif type(key) is not int or not 0 <= key <= (MAX_ID if sort_field == "id" else MAX_INT):
+        key = sort_key(sort_field, key)
+        highest = MAX_ID if sort_field == "id" else MAX_INT
+        if sort_field != "occurred_on" and (type(key) is not int or not 0 <= key <= highest):
             raise ValueError("bad key")
         if type(pk) is not int or not 0 < pk <= MAX_ID or backwards not in (0, 1):
             raise ValueError("bad id")

@@ -12,7 +12,6 @@ costs what the first does, and rows are neither skipped nor repeated when the or
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -20,7 +19,7 @@ from urllib.parse import urlencode
 from django.db.backends.postgresql.base import ServerBindingCursor
 from django.db.models import Q, QuerySet
 
-from api.filters import Cursor, PageRequest
+from api.filters import Cursor, PageRequest, sort_key
 from api.http import GEOJSON
 from events.sql import Fragment
 from ops.routers import read_connection
@@ -153,9 +152,8 @@ def feature_page(
 
 
 def _cursor(page: PageRequest, key_json: str, matched: int | None, *, backwards: bool) -> Cursor:
-    key, pk = json.loads(key_json)
-    if page.sort_field == "occurred_on":
-        key = dt.date.fromisoformat(key)
+    plain, pk = json.loads(key_json)
+    key = sort_key(page.sort_field, plain)
     return Cursor(ordering=page.ordering, backwards=backwards, key=key, id=pk, matched=matched)
 
 

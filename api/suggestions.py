@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 from django.db.models import Exists, F, OuterRef, Window
 from django.db.models.functions import RowNumber
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -11,7 +9,7 @@ from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny
 
-from api.filters import INCIDENT_FILTER_NAMES, IncidentFilters, QueryReader, read_incident_filters
+from api.filters import INCIDENT_FILTER_NAMES, IncidentFilters, NumberField, read_incident_filters
 from api.http import ApiMixin
 from api.lists import ListPagination
 from api.schema import BAD_REQUEST, FILTER_PARAMETERS
@@ -30,35 +28,6 @@ class SuggestionSerializer(serializers.ModelSerializer):
     class Meta:
         model = LinkSuggestion
         fields = ["incident", "prior", "relation", "lag_days", "distance_km", "score", "rank"]
-
-
-def _number(reader: QueryReader, name: str, *, above: float, maximum: float) -> float | None:
-    value = reader.one(name)
-    if value is None:
-        return None
-    try:
-        number = float(value)
-    except ValueError:
-        reader.error(name, "Give a number.")
-        return None
-    if not math.isfinite(number) or number <= above or number > maximum:
-        reader.error(name, f"Must be more than {above:g} and at most {maximum:g}.")
-        return None
-    return number
-
-
-def _min_score(reader: QueryReader) -> float | None:
-    value = reader.one("min_score")
-    if value is None:
-        return None
-    try:
-        number = float(value)
-    except ValueError:
-        number = math.nan
-    if not 0 <= number <= 1:  # NaN fails too
-        reader.error("min_score", "Give a number from 0 to 1.")
-        return None
-    return number
 
 
 CHANCE_SCHEMA = inline_serializer(
@@ -122,8 +91,8 @@ class SuggestionListView(ApiMixin, GenericAPIView):
         reader = self.reader(request)
         filters = read_incident_filters(reader)
         window = reader.integer("window", minimum=1, maximum=cycles.WINDOW_DAYS)
-        within_km = _number(reader, "within_km", above=0, maximum=MAX_KM)
-        min_score = _min_score(reader)
+        within_km = reader.parse("within_km", NumberField(above=0, maximum=MAX_KM))
+        min_score = reader.parse("min_score", NumberField(minimum=0, maximum=1))
         with_chance = reader.choice("chance", ["true", "false"], default="false") == "true"
         reader.check()
 
