@@ -1,11 +1,13 @@
-"""Incident Features as PostgreSQL builds them: the properties of a list item and of the detail, and pages."""
+"""Incident Features as PostgreSQL builds them: the properties of a list item and of the detail, and pages;
+and an incident's chain."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from django.core.exceptions import EmptyResultSet
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from api.filters import PageRequest
 from api.pages import FeatureSpec, Page, feature_page, fetch_prepared, geometry
@@ -53,6 +55,45 @@ def incident_summaries(incidents: QuerySet) -> list[dict]:
     with read_connection().cursor() as cursor:
         cursor.execute(sql.sql, sql.params)
         return json.loads(cursor.fetchone()[0])
+
+
+def incident_chain(incidents: QuerySet, pk: int, *, through_drafts: bool, limit: int) -> dict:
+    """The chain of incident `pk` among `incidents`: its steps in date order (at most `limit`, and whether the
+    walk stopped there), and the links between them with their lag in days."""
+    members = incidents.in_chain_of(pk, through_drafts=through_drafts, limit=limit).order_by("occurred_on", "id")
+    steps = incident_summaries(members)
+    # Asking for one more and dropping it here would drop the latest by date, which may be the incident
+    # itself or the only step between two others; the walk's own first `limit` are connected. So a
+    # chain that reached the limit is walked once more, one further, to tell whether it goes on.
+    truncated = (
+        len(steps) == limit
+        and incidents.in_chain_of(pk, through_drafts=through_drafts, limit=limit + 1).count() > limit
+    )
+    dates = {row["id"]: dt.date.fromisoformat(row["occurred_on"]) for row in steps}
+    links = (
+        IncidentLink.objects.filter(incident_id__in=dates, prior_id__in=dates)
+        .order_by(F("prior__occurred_on"), F("incident__occurred_on"), "id")
+        .values("id", "incident_id", "prior_id", "relation", "confidence", "asserted_by")
+    )
+    relation_labels = dict(IncidentLink.Relation.choices)
+    return {
+        "incident": pk,
+        "incidents": steps,
+        "truncated": truncated,
+        "links": [
+            {
+                "id": link["id"],
+                "incident": link["incident_id"],
+                "prior": link["prior_id"],
+                "relation": link["relation"],
+                "relation_label": relation_labels[link["relation"]],
+                "lag_days": (dates[link["incident_id"]] - dates[link["prior_id"]]).days,
+                "confidence": link["confidence"],
+                "asserted_by": link["asserted_by"],
+            }
+            for link in links
+        ],
+    }
 
 
 INCIDENT_COLUMNS = [*columns_of(LIST_PROPERTIES), "location"]

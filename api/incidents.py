@@ -1,10 +1,7 @@
-"""Incidents: their write bodies and the viewset (their Features are built in api.features)."""
+"""Incidents: their write bodies and the viewset (their Features and chains are built in api.features)."""
 
 from __future__ import annotations
 
-import datetime as dt
-
-from django.db.models import F
 from django.shortcuts import get_object_or_404
 from rest_framework import exceptions, status, viewsets
 from rest_framework.decorators import action
@@ -14,7 +11,7 @@ from rest_framework.response import Response
 from api import schema
 from api.clusters import MAX_ZOOM, clusters, counted_in_cells
 from api.export import csv_download, geojson_download
-from api.features import incident_detail_feature, incident_page, incident_summaries
+from api.features import incident_chain, incident_detail_feature, incident_page
 from api.filters import INCIDENT_FILTER_NAMES, MAX_LIMIT, read_incident_filters, read_page
 from api.http import GEOJSON, ApiMixin, GeoJSONRenderer, bytes_response, json_body
 from api.pages import feature_collection, page_links
@@ -22,7 +19,6 @@ from api.serializers import IncidentFeatureInput
 from events import actions
 from events.models import (
     Incident,
-    IncidentLink,
     sees_drafts,
 )
 
@@ -93,50 +89,10 @@ class IncidentViewSet(ApiMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["get"])
     def chain(self, request, pk: str):
         incident = get_object_or_404(self.get_queryset().only("id"), pk=pk)
-        through_drafts = sees_drafts(request.user)
-        members = (
-            self.get_queryset()
-            .in_chain_of(incident.pk, through_drafts=through_drafts, limit=CHAIN_LIMIT)
-            .order_by("occurred_on", "id")
+        chain = incident_chain(
+            self.get_queryset(), incident.pk, through_drafts=sees_drafts(request.user), limit=CHAIN_LIMIT
         )
-        incidents = incident_summaries(members)
-        # Asking for one more and dropping it here would drop the latest by date, which may be the incident
-        # itself or the only step between two others; the walk's own first CHAIN_LIMIT are connected. So a
-        # chain that reached the limit is walked once more, one further, to tell whether it goes on.
-        truncated = (
-            len(incidents) == CHAIN_LIMIT
-            and self.get_queryset()
-            .in_chain_of(incident.pk, through_drafts=through_drafts, limit=CHAIN_LIMIT + 1)
-            .count()
-            > CHAIN_LIMIT
-        )
-        dates = {row["id"]: dt.date.fromisoformat(row["occurred_on"]) for row in incidents}
-        links = (
-            IncidentLink.objects.filter(incident_id__in=dates, prior_id__in=dates)
-            .order_by(F("prior__occurred_on"), F("incident__occurred_on"), "id")
-            .values("id", "incident_id", "prior_id", "relation", "confidence", "asserted_by")
-        )
-        relation_labels = dict(IncidentLink.Relation.choices)
-        return Response(
-            {
-                "incident": incident.pk,
-                "incidents": incidents,
-                "truncated": truncated,
-                "links": [
-                    {
-                        "id": link["id"],
-                        "incident": link["incident_id"],
-                        "prior": link["prior_id"],
-                        "relation": link["relation"],
-                        "relation_label": relation_labels[link["relation"]],
-                        "lag_days": (dates[link["incident_id"]] - dates[link["prior_id"]]).days,
-                        "confidence": link["confidence"],
-                        "asserted_by": link["asserted_by"],
-                    }
-                    for link in links
-                ],
-            }
-        )
+        return Response(chain)
 
     def create(self, request):
         data = json_body(request)
