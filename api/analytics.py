@@ -1,8 +1,8 @@
 """Cycle analytics under /api/v1/analytics/: deterrence, response lags, before and after, escalation, surges.
 
-The figures are computed by events.analytics; these views read and check the parameters (the incident filters
-and each endpoint's own), answer from the cache while the data are unchanged, and describe the bodies for the
-OpenAPI schema.
+The figures are computed by events.cycles.analytics; these views read and check the parameters (the incident
+filters and each endpoint's own), answer from the cache while the data are unchanged, and describe the bodies for
+the OpenAPI schema.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from api import schema
 from api.filters import INCIDENT_FILTER_NAMES, MAX_ID, QueryReader, read_incident_filters
 from api.http import JSON, ApiView
-from events import analytics
+from events.cycles import analytics
 from events.models import Incident, Kind
 
 MAX_DAYS = 365  # a year either side: beyond it "before and after" no longer says anything about the incident
@@ -26,7 +26,7 @@ class AnalyticsView(ApiView):
     permission_classes = [AllowAny]
     versioned = True
     own_parameters: set[str] = set()
-    endpoint = ""  # its name in events.analytics' cache and DEFAULT_ANSWERS
+    endpoint = ""  # its name in events.cycles.analytics' cache and DEFAULT_ANSWERS
 
     @property
     def query_parameters(self) -> set[str]:
@@ -39,7 +39,7 @@ class AnalyticsView(ApiView):
         reader.check()
         if early := self.not_modified(request):
             return early
-        # Analytics read published incidents only, whoever asks (events.analytics).
+        # Analytics read published incidents only, whoever asks (events.cycles.analytics).
         selected = filters.apply(Incident.objects.published())
         answer = self.answer(request)
         if answer is None or not answer.committed:  # this transaction's own writes: its answer is its own

@@ -15,7 +15,7 @@ from api.filters import (
 )
 from api.http import GEOJSON, ApiView, bytes_response
 from api.pages import FeatureSpec, Page, feature_collection, feature_page, geometry, page_links
-from events.sql import labels_json
+from events.fragments import labels_json
 from posture.countries import COUNTRY_CHOICES, country_name
 from posture.models import Base, BaseStatus, TroopLevel
 

@@ -6,6 +6,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from api.filters import IncidentFilters
+from events.fragments import Fragment
 from events.models import (
     KIND_CATEGORY,
     Category,
@@ -13,7 +14,6 @@ from events.models import (
     IncidentCell,
     Kind,
 )
-from events.sql import Fragment
 from ops.routers import read_connection
 
 MAX_ZOOM = 22

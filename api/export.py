@@ -40,9 +40,9 @@ from django.http import StreamingHttpResponse
 from api.features import incident_page
 from api.filters import MAX_LIMIT, PageRequest
 from api.http import GEOJSON
+from events.fragments import Fragment, labels_json
 from events.models import ACLED_TYPES, Kind
 from events.properties import PROPERTIES
-from events.sql import Fragment, labels_json
 from ops.routers import read_connection
 
 EVENT_TYPES = labels_json((kind.value, ACLED_TYPES[kind][0]) for kind in Kind)

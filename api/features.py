@@ -11,13 +11,13 @@ from django.db.models import F, QuerySet
 
 from api.filters import PageRequest
 from api.pages import FeatureSpec, Page, feature_page, fetch_prepared, geometry
+from events.fragments import Fragment, labels_json
 from events.models import (
     Casualty,
     Incident,
     IncidentLink,
 )
 from events.properties import INCIDENT_PROPERTIES, LIST_PROPERTIES, columns_of, properties, properties_json
-from events.sql import Fragment, labels_json
 from ops.routers import read_connection
 
 

@@ -46,8 +46,8 @@ from api.http import (
     unexpected_error,
 )
 from api.pages import FeatureSpec, Page, feature_collection, feature_page, page_links
+from events.fragments import Fragment
 from events.models import Incident
-from events.sql import Fragment
 from ops.routers import read_connection
 from posture.models import Base
 

@@ -21,7 +21,7 @@ from django.db.models import Q, QuerySet
 
 from api.filters import Cursor, PageRequest, sort_key
 from api.http import GEOJSON
-from events.sql import Fragment
+from events.fragments import Fragment
 from ops.routers import read_connection
 
 COORDINATE_DECIMALS = 6  # about 0.1 m: more than any source's precision

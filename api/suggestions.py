@@ -1,4 +1,4 @@
-"""GET /api/v1/links/suggestions/: the links nobody has drawn yet (events.cycles), best first."""
+"""GET /api/v1/links/suggestions/: the links nobody has drawn yet (events.cycles.suggestions), best first."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from api.filters import INCIDENT_FILTER_NAMES, IncidentFilters, NumberField, rea
 from api.http import ApiMixin
 from api.lists import ListPagination
 from api.schema import BAD_REQUEST, FILTER_PARAMETERS
-from events import cycles
+from events.cycles import suggestions as cycles
 from events.models import Incident, IncidentLink, LinkSuggestion, SuggestionRejection
 
 MAX_KM = 20_038  # half the Earth's circumference: no two points are farther apart

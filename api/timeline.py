@@ -9,8 +9,8 @@ from rest_framework.permissions import AllowAny
 from api import schema
 from api.filters import INCIDENT_FILTER_NAMES, read_incident_filters
 from api.http import ApiView, bytes_response
+from events.fragments import Fragment
 from events.models import Kind
-from events.sql import Fragment
 from ops.routers import read_connection
 
 BUCKETS = {"day": "1 day", "week": "1 week", "month": "1 month"}

@@ -6,18 +6,18 @@ against hand-written SQL producing the same rows, measured in the same run.
 
 Loads N synthetic incidents (bench/synthetic.py, default 1,000,000, or BENCH_N), then times, taking turns:
 
-  deterrence  ours: events.analytics.deterrence_windows over every published incident (the statement built
+  deterrence  ours: events.cycles.analytics.deterrence_windows over every published incident (the statement built
               from the incident QuerySet, rows turned into the API's dicts); hand: the same dyad-by-dyad
               window written plainly against the table, rows fetched by psycopg (a LATERAL lookup of each
               action's next attack is no baseline: it scans to the end of the data for every action whose
               targets never answer, and takes minutes at 100,000);
-  surges      ours: events.analytics.surges (weekly counts per side and per base, zero-filled series, a window
+  surges      ours: events.cycles.analytics.surges (weekly counts per side and per base, zero-filled series, a window
               over the previous four weeks, labels, and the ratio's exact CI in Python); hand: the weekly
               counts with the previous four weeks summed by a window over the dates (a week with no incident
               needs no row: it cannot surge), no labels, no intervals.
 
 The outputs are compared first (the same windows; the same surge weeks and counts). Both sides run with JIT
-off, as events.analytics does. Prints medians and the ratios, and writes bench/results/analytics-<time>.json.
+off, as events.cycles.analytics does. Prints medians and the ratios, and writes bench/results/analytics-<time>.json.
 """
 
 from __future__ import annotations
@@ -92,12 +92,12 @@ def main() -> None:
     loaded = synthetic.load(args.n)
     database = loaded["database"]
     setup_django(database)
-    from events import analytics
+    from events.cycles import analytics
     from events.models import Incident
 
     published = Incident.objects.published()
     conn = synthetic.connect(database, autocommit=True)
-    # As ours runs them (events.analytics._fetch): compiling these statements costs more than it saves.
+    # As ours runs them (events.cycles.analytics._fetch): compiling these statements costs more than it saves.
     conn.execute("SET jit = off")
     params = {
         "attacks": analytics.ATTACK_KINDS,

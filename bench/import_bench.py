@@ -7,7 +7,7 @@ created and migrated if needed, with 25 bases for the nearest-base lookups:
 
   * COPY: the CSV file COPYed as it is into a staging table of text columns (the limit: what moving the
     bytes into PostgreSQL costs);
-  * ours: the same file imported as an ImportJob by events.importing.run_import, the code the Celery worker
+  * ours: the same file imported as an ImportJob by events.imports.run_import, the code the Celery worker
     runs (the worker only adds a queue message): parsing and checking every row, actors matched or
     created, then per chunk the incidents, actors, casualties, sources, derived figures (nearest base,
     casualty totals, sides and actor names), django-simple-history rows and the job's progress, committed
@@ -44,7 +44,7 @@ DATABASE = os.environ.get("BENCH_IMPORT_DATABASE", "posture_bench_import")
 TARGET = 0.03  # issue 11: three times the 1.0% measured before it
 BASES = 25
 
-# Statements grouped for the breakdown, by how they start (see events/bulk.py and the triggers they fire).
+# Statements grouped for the breakdown, by how they start (see events/imports/bulk.py and the triggers they fire).
 PHASES = [
     ("incidents: INSERT (nearest base, totals, sides, names)", r"INSERT INTO events_incident \("),
     ("incidents: UPDATE changed", r"UPDATE events_incident AS i SET occurred_on"),
@@ -131,7 +131,7 @@ def time_import(path: Path) -> tuple[float, dict, Counter]:
     from django.core.files import File
     from django.db import connection
 
-    from events import importing
+    from events import imports as importing
     from events.models import ImportJob
 
     spent: Counter = Counter()

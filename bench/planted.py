@@ -134,7 +134,7 @@ def load(planted: Planted, *, dataset: str = DATASET) -> dict[str, int]:
     """Write the planted incidents into the current database, published, each side's attackers and targets
     an actor of a Side "planted-<x>", under `dataset` (several generations can sit side by side); returns
     incident key -> id. Sides come from the triggers, as for any write; suggestions are left to the caller
-    (events.cycles.refresh_suggestions)."""
+    (events.cycles.suggestions.refresh_suggestions)."""
     from django.contrib.gis.geos import Point
     from django.db import connection, transaction
 

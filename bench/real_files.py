@@ -46,7 +46,7 @@ def time_copy(path: Path) -> float:
 def time_import(path: Path) -> tuple[float, object]:
     from django.core.files import File
 
-    from events import importing
+    from events import imports as importing
     from events.models import ImportJob
 
     with path.open("rb") as f:

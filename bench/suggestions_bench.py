@@ -5,7 +5,7 @@
 
 Loads N synthetic incidents (bench/synthetic.py, default 1,000,000, or BENCH_N), then times, taking turns:
 
-  ours  events.cycles' refresh of every incident of the year (refresh_some): it also finds the later
+  ours  events.cycles.suggestions' refresh of every incident of the year (refresh_some): it also finds the later
         incidents the year's may be candidates for, upserts each incident's best ten and deletes the rest;
         timed from an empty table for the year ("cold") and again with nothing changed ("warm");
   hand  the SQL one would write for the same rows: delete the year's suggestions, then insert the year's
@@ -28,12 +28,12 @@ from .api_bench import setup_django, summary
 
 TARGET = 1.3
 
-# The same candidates, scored as events.cycles does, written out plainly.
+# The same candidates, scored as events.cycles.suggestions does, written out plainly.
 HAND_DELETE = "DELETE FROM events_linksuggestion WHERE incident_id = ANY(%(ids)s)"
 
 
 def hand_sql(cycles) -> str:
-    """Written once Django is set up: the score and relation are events.cycles' own."""
+    """Written once Django is set up: the score and relation are events.cycles.suggestions' own."""
     return f"""
 INSERT INTO events_linksuggestion (incident_id, prior_id, relation, lag_days, distance_km, score, rank, computed_at)
 SELECT incident_id, prior_id, relation, lag_days, distance_km, round(score::numeric, 6)::float8 AS score, rank, now()
@@ -82,7 +82,7 @@ def main() -> None:
     synthetic.load_for(args)
     database = args.database
     setup_django(database)
-    from events import cycles
+    from events.cycles import suggestions as cycles
 
     with synthetic.connect(database) as conn:
         if not conn.execute("SELECT 1 FROM events_incident WHERE attacking_sides <> '{}' LIMIT 1").fetchone():

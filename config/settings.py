@@ -434,9 +434,9 @@ SPECTACULAR_SETTINGS = {
         "GeoJSONFeatureTypeEnum": ["Feature"],
         "GeoJSONFeatureCollectionTypeEnum": ["FeatureCollection"],
         "GeoJSONPointTypeEnum": ["Point"],
-        "ImportFormatEnum": "events.models.jobs.ImportJob.Format",
+        "ImportFormatEnum": "events.models.ImportJob.Format",
         "ImportUploadFormatEnum": "events.actions.UPLOAD_FORMATS",
-        "ImportStatusEnum": "events.models.jobs.ImportJob.Status",
+        "ImportStatusEnum": "events.models.ImportJob.Status",
     },
 }
 

@@ -15,9 +15,9 @@ from simple_history.utils import bulk_create_with_history
 from posture.models import Actor, Source
 
 from . import tasks
-from .importing import ImportFileError, check_file, detect_format
+from .imports import ImportFileError, check_file, detect_format
 from .models import Casualty, ImportJob, Incident, IncidentLink, Involvement
-from .outbox import announce_publication
+from .notifications.outbox import announce_publication
 
 __all__ = [
     "CasualtyFigure",

@@ -5,9 +5,14 @@ from leaflet.admin import LeafletGeoAdminMixin
 from simple_history.admin import SimpleHistoryAdmin
 
 from .actions import finish_incident_write
-from .job_admin import QUEUE_DOWN
+from .cycles.review import accept_suggestions, queue_refresh, reject_suggestions
+
+# The admins of the imports and of the webhook notifications live beside their code, in imports.admin and
+# notifications.admin: Django's autodiscovery imports this module only, and importing those registers them.
+from .imports import admin as imports_admin  # noqa: F401
 from .models import Casualty, Incident, IncidentLink, Involvement, LinkSuggestion, SuggestionRejection
-from .review import accept_suggestions, queue_refresh, reject_suggestions
+from .notifications import admin as notifications_admin  # noqa: F401
+from .notifications.outbox import QUEUE_DOWN
 
 
 class InvolvementInline(admin.TabularInline):
@@ -141,7 +146,7 @@ class LinkSuggestionAdmin(admin.ModelAdmin):
         return _incident_link(suggestion.prior)
 
     def has_add_permission(self, request) -> bool:
-        return False  # derived: events.cycles writes them
+        return False  # derived: events.cycles.suggestions writes them
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # rejecting is how one goes

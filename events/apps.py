@@ -10,7 +10,7 @@ class EventsConfig(AppConfig):
 
         from posture.models import Actor, Base, Side
 
-        from .models.jobs import ImportJob, delete_upload_after_commit
+        from .models.imports import ImportJob, delete_upload_after_commit
         from .tasks import queue_after_commit, refresh_nearest_bases, refresh_suggestions, refresh_suggestions_of_actor
 
         # posture knows nothing of incidents, so events listens: a base that appears, moves or goes away

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from django.db import models
 
+from events.fragments import Fragment, json_object, labels_json
 from events.models import KIND_CATEGORY, Category, DatePrecision, Incident, Kind
-from events.sql import Fragment, json_object, labels_json
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
-"""Celery tasks: thin, id-taking, safe to run twice. The work lives in importing, sync, notifications
-and bulk; a task only loads what it is given and calls them.
+"""Celery tasks: thin, id-taking, safe to run twice. The work lives in imports (the runner, the sync, bulk),
+notifications and cycles; a task only loads what it is given and calls them.
 
 acks_late + reject_on_worker_lost are on for every task (settings), so a task whose worker dies is run
 again; each one is written so that a second run, even concurrent with the first, changes nothing twice.
@@ -15,14 +15,14 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from . import analytics, bulk, cycles, sync
-from .importing import runner
+from .cycles import analytics, suggestions
+from .imports import bulk, runner, sync
 from .models import ImportJob, ImportRecord, Incident, Involvement
 
-# The outbox's tasks and queue_after_commit live in events.outbox (the import write path uses them, so it
-# cannot import this module, which runs imports); they keep their events.tasks.* names and are imported here
-# for everyone else.
-from .outbox import PUBLISH_RETRY_POLICY, deliver, drain_outbox, queue_after_commit
+# The outbox's tasks and queue_after_commit live in events.notifications.outbox (the import write path uses
+# them, so it cannot import this module, which runs imports); they keep their events.tasks.* names and are
+# imported here for everyone else.
+from .notifications.outbox import PUBLISH_RETRY_POLICY, deliver, drain_outbox, queue_after_commit
 
 __all__ = ["PUBLISH_RETRY_POLICY", "deliver", "drain_outbox", "queue_after_commit"]
 
@@ -70,7 +70,7 @@ def refresh_nearest_bases() -> int:
 @shared_task
 def refresh_suggestions(incident_ids: list[int] | None = None) -> None:
     """Recompute the suggested links of these incidents and of those they may answer or be answered by."""
-    cycles.refresh_suggestions(incident_ids)
+    suggestions.refresh_suggestions(incident_ids)
     # Every write of an incident ends here (events.actions.finish_incident_write): the data are final.
     queue_after_commit(warm_analytics)
 
@@ -81,7 +81,7 @@ def refresh_suggestions_after_import(job_id: int) -> None:
     more than a fifth of the incidents, which one pass over the table does faster)."""
     ids = list(ImportRecord.objects.filter(job_id=job_id).values_list("incident_id", flat=True))
     if ids:
-        cycles.refresh_suggestions(None if len(ids) * 5 > Incident.objects.count() else ids)
+        suggestions.refresh_suggestions(None if len(ids) * 5 > Incident.objects.count() else ids)
     queue_after_commit(warm_analytics)
 
 
@@ -90,7 +90,7 @@ def refresh_suggestions_of_actor(actor_id: int) -> None:
     """After an actor changed (its side, most often): the suggestions of the incidents it took part in."""
     ids = list(Involvement.objects.filter(actor_id=actor_id).values_list("incident_id", flat=True).distinct())
     if ids:
-        cycles.refresh_suggestions(ids)
+        suggestions.refresh_suggestions(ids)
     queue_after_commit(warm_analytics)
 
 

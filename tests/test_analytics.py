@@ -16,7 +16,8 @@ from lifelines import KaplanMeierFitter
 from lifelines.utils import median_survival_times
 
 from bench import planted as planting
-from events import analytics, tasks
+from events import tasks
+from events.cycles import analytics
 from events.models import Delivery, Incident, IncidentLink, Involvement, Subscription, SurgeAlert
 from posture.models import Actor
 

@@ -390,7 +390,7 @@ def cycle_data(seeded):
     """The seed, and a year of planted cycles between two sides (bench/planted.py) in the same region: half
     the planted answers linked by an editor, the other half left for the suggestions to find."""
     from bench import planted
-    from events import cycles
+    from events.cycles import suggestions as cycles
     from events.models import IncidentLink
     from posture.models import Source
 

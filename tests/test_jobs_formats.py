@@ -9,7 +9,7 @@ from django.contrib.gis.geos import Point
 from django.core.files.base import ContentFile
 from rest_framework.authtoken.models import Token
 
-from events import importing
+from events import imports as importing
 from events.models import Casualty, ImportJob, Incident, Involvement
 
 from .acled_rows import acled_rows, write_acled_csv

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from events import tasks
 from events.models import Delivery, ImportJob, Incident, Subscription
-from events.notifications import backoff_seconds
+from events.notifications.webhooks import backoff_seconds
 
 from .celery_worker import WebhookReceiver, wait_for_job, wait_until
 from .factories import BaseFactory, IncidentFactory, SourceFactory

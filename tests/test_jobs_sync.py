@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from django_celery_beat.models import PeriodicTask
 
-from events import sync, tasks
+from events import tasks
+from events.imports import sync
 from events.models import ImportJob, Incident, SyncState
 
 from .acled_rows import acled_rows

@@ -18,7 +18,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db.models import Sum
 
-from events import importing
+from events import imports as importing
 from events.models import Casualty, DatePrecision, GeoPrecision, ImportJob, Incident, Kind
 
 from .celery_worker import wait_for_job

@@ -8,7 +8,7 @@ from django.db import connection
 from django.urls import reverse
 
 from events.models import Incident, Involvement
-from events.seeding import load_seed
+from events.seed.load import load_seed
 from posture.models import Actor, Side
 
 from .bodies import incident_feature

@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from bench import planted
-from events import cycles
+from events.cycles import suggestions as cycles
 from events.models import Incident, IncidentLink, Involvement, LinkSuggestion, SuggestionRejection
 from posture.models import Actor, Side
 

@@ -6,7 +6,7 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
-import events.models.jobs
+import events.models.notifications
 import posture.countries
 
 
@@ -158,7 +158,7 @@ class Migration(migrations.Migration):
                 (
                     "secret",
                     models.CharField(
-                        default=events.models.jobs._new_secret,
+                        default=events.models.notifications._new_secret,
                         help_text="Shared with the receiver: each POST carries X-Posture-Signature: sha256=HMAC-SHA256(secret, body).",
                         max_length=200,
                     ),

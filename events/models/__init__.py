@@ -1,7 +1,8 @@
-"""The events app's models: incidents and what hangs off them, suggested links, and the background jobs'
-bookkeeping."""
+"""The events app's models: incidents and what hangs off them (incidents), suggested links (cycles), the imports'
+and the sync's bookkeeping (imports), and the webhook notifications' (notifications)."""
 
 from .cycles import LinkSuggestion, LinkSuggestionQuerySet, SuggestionRejection
+from .imports import ImportJob, ImportRecord, ImportRowError, SyncState
 from .incidents import (
     ACLED_TYPES,
     KIND_CATEGORY,
@@ -18,16 +19,7 @@ from .incidents import (
     Kind,
     sees_drafts,
 )
-from .jobs import (
-    Delivery,
-    DeliveryQuerySet,
-    ImportJob,
-    ImportRecord,
-    ImportRowError,
-    Subscription,
-    SurgeAlert,
-    SyncState,
-)
+from .notifications import Delivery, DeliveryQuerySet, Subscription, SurgeAlert
 
 __all__ = [
     "Kind",

@@ -1,4 +1,4 @@
-"""Suggested links: earlier incidents a later one may answer, found by events.cycles, and the pairs editors
+"""Suggested links: earlier incidents a later one may answer, found by events.cycles.suggestions, and the pairs editors
 rejected, which are never suggested again."""
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ class LinkSuggestionQuerySet(models.QuerySet):
 
 
 class LinkSuggestion(models.Model):
-    """`incident` may be a <relation> `prior`: the reversed dyad within the window (events.cycles).
+    """`incident` may be a <relation> `prior`: the reversed dyad within the window (events.cycles.suggestions).
 
-    Derived: rewritten by events.cycles.refresh_suggestions after every write to the incidents or links,
+    Derived: rewritten by events.cycles.suggestions.refresh_suggestions after every write to the incidents or links,
     never edited. `rank` 1 is the best candidate for `incident`.
     """
 

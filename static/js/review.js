@@ -1,6 +1,6 @@
 // Accepting or rejecting a suggested link from the page, as an editor: the page runs the review
 // queue's own admin action on that one suggestion, so the write, its permission check and its history
-// are the queue's (events/review.py), not a second path. The suggestion's admin id is read from the
+// are the queue's (events/cycles/review.py), not a second path. The suggestion's admin id is read from the
 // queue filtered to the pair, and the API then confirms that the pair has left the suggestions.
 
 import { ApiError } from "./api.js";

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from events.seeding import load_seed
+from events.seed.load import load_seed
 
 
 class Command(BaseCommand):

@@ -7,7 +7,7 @@ are checked at commit), so that a new incident's sides and actor names are read 
 INSERT itself, with the function the involvements' trigger uses (migration 0016), and the row is written once.
 The history rows are the ones django-simple-history would have written row by row ('+' for a created row,
 '~' for a changed one, '-' for a replaced actor or casualty), with the job's user and reason. Called by
-events.importing.write.import_incidents inside its transaction. refresh_nearest_bases() re-ranks every
+events.imports.write.import_incidents inside its transaction. refresh_nearest_bases() re-ranks every
 incident's nearest base with the same lookup.
 """
 
@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING
 from django.apps import apps
 from django.db import connection
 
-from .derived import DERIVED_COLUMNS, DERIVED_SELECT, DERIVED_VALUES, NEAREST_BASE_JOIN, casualty_totals
+from ..derived import DERIVED_COLUMNS, DERIVED_SELECT, DERIVED_VALUES, NEAREST_BASE_JOIN, casualty_totals
 
 if TYPE_CHECKING:
-    from .importing.records import ParsedIncident
+    from .records import ParsedIncident
 
 STAGE_SQL = """
 DROP TABLE IF EXISTS import_stage, import_stage_actor, import_stage_source, import_stage_casualty;

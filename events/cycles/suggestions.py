@@ -1,6 +1,6 @@
 """Suggested links: for each published incident, the earlier incidents it may answer, scored, computed by
 PostgreSQL in one statement for any set of incidents; and a measure of the pairing against chance. The
-editor's review of them is events.review.
+editor's review of them is events.cycles.review.
 
 A candidate is the reversed dyad: the incident's attacking side was a targeted side of the earlier one, at
 most WINDOW_DAYS before it. Its score, in (0, 1], multiplies four factors (README, "Cycle analytics"):
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from django.db import connection, transaction
 
-from .models import KIND_CATEGORY, Category
+from ..models import KIND_CATEGORY, Category
 
 # Query text is assembled from the constants below; every value goes in as a parameter.
 # ruff: noqa: S608

@@ -1,4 +1,4 @@
-"""The editor's review of suggested links (events.cycles): accept one as a link, or reject it for good."""
+"""The editor's review of suggested links (events.cycles.suggestions): accept one as a link, or reject it for good."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from collections.abc import Iterable
 
 from django.db import transaction
 
-from . import tasks
-from .actions import link_incidents
-from .models import IncidentLink, LinkSuggestion, SuggestionRejection
+from .. import tasks
+from ..actions import link_incidents
+from ..models import IncidentLink, LinkSuggestion, SuggestionRejection
 
 
 def _with_sources(suggestions) -> list[LinkSuggestion]:

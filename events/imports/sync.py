@@ -21,11 +21,11 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from .importing import acled
-from .importing.records import ParsedIncident, Record, RowProblem
-from .importing.runner import import_chunk
-from .importing.write import ImportContext
-from .models import ImportJob, SyncState
+from ..models import ImportJob, SyncState
+from . import acled
+from .records import ParsedIncident, Record, RowProblem
+from .runner import import_chunk
+from .write import ImportContext
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """The import write path: imported records become incidents, matched on dataset + external id, with their
-actors, casualties, sources, derived figures and history, set-based (events.bulk). The runner and the ACLED
+actors, casualties, sources, derived figures and history, set-based (events.imports.bulk). The runner and the ACLED
 sync call it, a chunk at a time, inside the transaction that also records the job's progress."""
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from simple_history.utils import bulk_create_with_history
 
 from posture.models import Actor, Base, Source
 
-from .. import bulk
 from ..models import Incident
-from ..outbox import announce_publication
+from ..notifications.outbox import announce_publication
+from .bulk import Staged, allocate_incident_ids, find_existing
+from .bulk import write as write_staged
 from .records import ParsedIncident
 
 
@@ -163,7 +164,7 @@ def import_incidents(records: Sequence[ParsedIncident], *, context: ImportContex
 
     Rows whose content is the same as at their last import are left alone; a changed row is updated
     (keeping its publication status) and its actors, casualties and sources replaced. The writes are
-    set-based (events.bulk), and derived figures (nearest base, casualty totals, sides and actor names) are
+    set-based (events.imports.bulk), and derived figures (nearest base, casualty totals, sides and actor names) are
     computed on the way in.
     """
     outcome = ImportOutcome()
@@ -172,7 +173,7 @@ def import_incidents(records: Sequence[ParsedIncident], *, context: ImportContex
     # Two runs importing the same dataset (a redelivered task, a sync during an upload) take turns.
     for dataset in sorted({r.dataset for r in records}):
         _lock(f"events.import:{dataset}")
-    existing = bulk.find_existing([(r.dataset, r.external_id) for r in records])
+    existing = find_existing([(r.dataset, r.external_id) for r in records])
     todo = []
     for record in records:
         found = existing.get((record.dataset, record.external_id))
@@ -184,9 +185,9 @@ def import_incidents(records: Sequence[ParsedIncident], *, context: ImportContex
         return outcome
     _ensure_actors({name for record, _ in todo for _, name in record.actors}, context)
     _ensure_sources({citation for record, _ in todo for citation in record.sources}, context)
-    new_ids = iter(bulk.allocate_incident_ids(sum(1 for _, found in todo if found is None)))
+    new_ids = iter(allocate_incident_ids(sum(1 for _, found in todo if found is None)))
     staged = [
-        bulk.Staged(
+        Staged(
             record=record,
             incident_id=found[0] if found else next(new_ids),
             is_update=found is not None,
@@ -199,6 +200,6 @@ def import_incidents(records: Sequence[ParsedIncident], *, context: ImportContex
     ]
     outcome.updated = sum(1 for s in staged if s.is_update)
     outcome.created = len(staged) - outcome.updated
-    outcome.published_ids = bulk.write(staged, user_id=context.user_id, reason=context.reason, job_id=context.job_id)
+    outcome.published_ids = write_staged(staged, user_id=context.user_id, reason=context.reason, job_id=context.job_id)
     announce_publication(outcome.published_ids)
     return outcome

@@ -1,5 +1,5 @@
-"""Admin for the background jobs: upload an import and follow it, manage webhook subscriptions, watch the
-outbox. Imported by events.admin."""
+"""Admin for the imports: upload a file and follow its job, and the ACLED sync's state. Registered by
+events.admin."""
 
 from __future__ import annotations
 
@@ -8,22 +8,16 @@ import csv
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from . import actions, tasks
-from .models import Delivery, ImportJob, Kind, Subscription, SyncState
+from .. import actions
+from ..models import ImportJob, SyncState
+from ..notifications.outbox import QUEUE_DOWN
 
 SHOWN_ROW_ERRORS = 200
-
-QUEUE_DOWN = (
-    "The job queue (Redis) is unreachable, so {what} could not be started now. Nothing is lost: "
-    "it is saved and will run once the queue is back."
-)
 
 
 class ImportUploadForm(forms.ModelForm):
@@ -173,81 +167,6 @@ class ImportJobAdmin(admin.ModelAdmin):
         writer.writerow(["row", "external_id", "reason"])
         writer.writerows(job.row_errors.values_list("row", "external_id", "reason").iterator())
         return response
-
-
-class SubscriptionForm(forms.ModelForm):
-    # A webhook typed without a scheme is meant as https.
-    url = forms.URLField(label="Webhook URL", max_length=1000, assume_scheme="https")
-    kinds = forms.MultipleChoiceField(
-        choices=Kind.choices,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text="None ticked: every kind.",
-    )
-
-    class Meta:
-        model = Subscription
-        fields = ["name", "url", "secret", "active", "notify_incidents", "notify_surges", "kinds", "country", "base",
-                  "within_km"]  # fmt: skip
-
-    def clean(self):
-        cleaned = super().clean()
-        if bool(cleaned.get("base")) != (cleaned.get("within_km") is not None):
-            self.add_error("within_km", "Give both a base and a distance, or neither.")
-        return cleaned
-
-
-@admin.register(Subscription)
-class SubscriptionAdmin(admin.ModelAdmin):
-    form = SubscriptionForm
-    list_display = ["name", "url", "filter_label", "active", "created_at"]
-    list_filter = ["active"]
-    search_fields = ["name", "url"]
-    autocomplete_fields = ["base"]
-
-    def save_model(self, request, obj, form, change):
-        if not change:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
-
-
-@admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
-    list_display = [
-        "id", "incident", "surge", "subscription", "status", "attempts", "last_status_code", "next_attempt_at"
-    ]  # fmt: skip
-    list_filter = ["status", "subscription"]
-    search_fields = ["incident__title", "subscription__name"]
-    list_select_related = ["incident", "surge", "subscription"]
-    readonly_fields = [
-        "subscription",
-        "incident",
-        "surge",
-        "status",
-        "attempts",
-        "next_attempt_at",
-        "last_status_code",
-        "last_error",
-        "created_at",
-        "delivered_at",
-    ]
-    actions = ["send_again"]
-
-    def has_add_permission(self, request):
-        return False
-
-    @admin.action(description="Send again now", permissions=["change"])
-    def send_again(self, request, queryset):
-        ids = list(queryset.exclude(status=Delivery.Status.DELIVERED).values_list("id", flat=True))
-        failed: list[Exception] = []
-        with transaction.atomic():
-            Delivery.objects.filter(pk__in=ids).update(status=Delivery.Status.PENDING, next_attempt_at=timezone.now())
-            for delivery_id in ids:
-                tasks.queue_after_commit(tasks.deliver, delivery_id, on_error=failed.append)
-        if failed:
-            self.message_user(request, QUEUE_DOWN.format(what=f"{len(ids)} deliveries"), messages.WARNING)
-        else:
-            self.message_user(request, f"{len(ids)} deliveries queued.", messages.SUCCESS)
 
 
 @admin.register(SyncState)

@@ -17,10 +17,10 @@ from django.db import transaction
 
 from posture.models import Actor, Affiliation, Base, BaseStatus, Side, Source, TroopLevel
 
-from .actions import CasualtyFigure, IncidentRelations, link_incidents, record_incident, update_incident
-from .models import Incident, IncidentLink
+from ..actions import CasualtyFigure, IncidentRelations, link_incidents, record_incident, update_incident
+from ..models import Incident, IncidentLink
 
-SEED_FILE = Path(__file__).parent / "seed" / "assessment.json"
+SEED_FILE = Path(__file__).parent / "assessment.json"
 
 
 def _date(value: str | None) -> dt.date | None:

@@ -30,7 +30,7 @@ from lifelines import KaplanMeierFitter
 from lifelines.utils import median_survival_times
 from scipy import stats
 
-from .models import KIND_CATEGORY, Category, Incident, Kind
+from ..models import KIND_CATEGORY, Category, Incident, Kind
 
 ATTACK_KINDS = [kind.value for kind, category in KIND_CATEGORY.items() if category == Category.ATTACK]
 STRIKE_KINDS = [kind.value for kind, category in KIND_CATEGORY.items() if category == Category.STRIKE]

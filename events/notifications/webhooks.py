@@ -20,9 +20,9 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from . import analytics
-from .models import Delivery, Incident, Subscription, SurgeAlert
-from .properties import properties, properties_json
+from ..cycles import analytics
+from ..models import Delivery, Incident, Subscription, SurgeAlert
+from ..properties import properties, properties_json
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 commits.
 
 Apart from events.tasks because the import write path announces what it publishes while events.tasks runs
-imports: with both in one module, tasks -> importing -> tasks would be a cycle. events.tasks re-exports
+imports: with both in one module, tasks -> imports -> tasks would be a cycle. events.tasks re-exports
 these, and the task names stay events.tasks.* (the beat schedule's rows and queued messages name them).
 """
 
@@ -14,14 +14,20 @@ from collections.abc import Callable, Sequence
 from celery import shared_task
 from django.db import transaction
 
-from . import notifications
-from .models import Delivery
+from ..models import Delivery
+from . import webhooks
 
 log = logging.getLogger(__name__)
 
 # Publishing must not wait long on a broker that is down: the outbox row is already committed, and beat
 # sends it once the broker is back.
 PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+
+# What the admin tells an editor when queue_after_commit reports the broker down.
+QUEUE_DOWN = (
+    "The job queue (Redis) is unreachable, so {what} could not be started now. Nothing is lost: "
+    "it is saved and will run once the queue is back."
+)
 
 
 def queue_after_commit(task, *args, on_error: Callable[[Exception], None] | None = None) -> None:
@@ -44,7 +50,7 @@ def queue_after_commit(task, *args, on_error: Callable[[Exception], None] | None
 
 @shared_task(name="events.tasks.deliver")
 def deliver(delivery_id: int) -> None:
-    retry_in = notifications.send_delivery(delivery_id)
+    retry_in = webhooks.send_delivery(delivery_id)
     if retry_in is not None:
         # Best effort: if this message is lost, drain_outbox sends the delivery when it is due.
         try:
@@ -68,7 +74,7 @@ def announce_publication(
     """Write the webhook outbox rows for newly published incidents; they are queued once the transaction
     commits. If the broker is down they stay in the outbox for beat's drain_outbox, and `on_queue_error`
     hears about it once (the admin tells the editor)."""
-    delivery_ids = notifications.create_deliveries(incident_ids)
+    delivery_ids = webhooks.create_deliveries(incident_ids)
     if not delivery_ids:
         return delivery_ids
     reported = []

@@ -1,4 +1,4 @@
-"""Reading incident files and writing them as incidents.
+"""Reading incident files and writing them as incidents, and pulling them from the ACLED API.
 
     records     ParsedIncident / RowProblem, what every format reads a record into
     readers     field readers (dates, numbers, coordinates, countries) shared by the formats
@@ -6,8 +6,11 @@
     acled, own, ucdp    one module per format: ACLED (CSV export and API rows), this project's GeoJSON and
                 CSV exports, UCDP GED
     formats     the formats by name, and telling them apart from a file's header
-    write       the write path: records to incidents, set-based, with history (events.bulk)
+    write       the write path: records to incidents, set-based, with history (bulk)
+    bulk        the set-based statements: staged rows to incidents, and every incident's nearest base
     runner      run_import: one ImportJob, chunk by chunk, resumable
+    sync        the ACLED API sync: pages of rows imported as an ImportJob through the runner's chunks
+    admin       the admin of the import jobs and of the sync's state (registered by events.admin)
 
 The names below are what callers outside the package use.
 """
