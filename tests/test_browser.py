@@ -554,3 +554,68 @@ def test_suggested_links_are_dashed_and_an_editor_accepts_and_rejects_them(brows
         assert not IncidentLink.objects.filter(incident_id=rejected.incident_id, prior_id=rejected.prior_id).exists()
         assert dashboard.errors == []
         context.close()
+
+
+# Where the timeline's bars, its plot and its overview strip are on screen.
+TIMELINE_BOXES = """() => {
+  const box = (el) => { const r = el.getBoundingClientRect(); return {left: r.left, right: r.right}; };
+  const all = (selector) => [...document.querySelectorAll(selector)].map(box);
+  const one = (selector) => box(document.querySelector(selector));
+  const svg = document.querySelector('#timeline .timeline-svg');
+  return {
+    start: svg.dataset.detailStart, end: svg.dataset.detailEnd, bucket: svg.dataset.bucket,
+    plot: one('#timeline .axis .baseline'), bars: all('#timeline .bars .bucket rect'),
+    strip: one('#timeline .overview-frame'), overview: all('#timeline .overview-bar'),
+    selection: one('#timeline .overview-selection'),
+  };
+}"""
+
+
+def test_the_timeline_zooms_to_the_range_over_an_overview_of_the_whole_span(dashboard):
+    from .factories import IncidentFactory
+
+    for day in ("2007-01-02", "2007-07-10", "2008-02-20", "2008-12-24"):
+        IncidentFactory(occurred_on=dt.date.fromisoformat(day), title=f"Rockets of {day}")
+
+    dashboard.open("/?start=2007-01-01&end=2008-12-31")
+    page = dashboard.page
+    page.wait_for_function("() => document.querySelector('#timeline').ariaBusy === 'false'")
+
+    assert dashboard.count() == 4 == dashboard.api_matched()
+    boxes = page.evaluate(TIMELINE_BOXES)
+    # The detail is the range, at a bucket for two years: its bars span the plot, not its leftmost tenth.
+    assert (boxes["start"], boxes["end"], boxes["bucket"]) == ("2007-01-01", "2008-12-31", "week")
+    assert page.locator("#timeline-unit").inner_text() == "per week"
+    plot, width = boxes["plot"], boxes["plot"]["right"] - boxes["plot"]["left"]
+    assert min(bar["left"] for bar in boxes["bars"]) <= plot["left"] + 0.01 * width
+    assert max(bar["right"] for bar in boxes["bars"]) >= plot["right"] - 0.02 * width
+    # The overview strip is the whole span, 2007 to the seed's 2021, with the range on its left.
+    strip, span = boxes["strip"], boxes["strip"]["right"] - boxes["strip"]["left"]
+    assert min(bar["left"] for bar in boxes["overview"]) <= strip["left"] + 0.01 * span
+    assert max(bar["right"] for bar in boxes["overview"]) >= strip["right"] - 0.01 * span
+    assert boxes["selection"]["left"] <= strip["left"] + 1
+    assert boxes["selection"]["right"] < strip["left"] + 0.2 * span
+    dashboard.screenshot("dashboard-timeline-range")
+
+    # Dragging across the detail zooms in further, to days.
+    svg = page.locator("#timeline .timeline-svg").bounding_box()
+    y = svg["y"] + svg["height"] * 0.4
+    page.mouse.move(plot["left"] + 0.5 * width, y)
+    page.mouse.down()
+    page.mouse.move(plot["left"] + 0.6 * width, y, steps=6)
+    page.mouse.up()
+    page.wait_for_url("**start=2008-*")
+    dashboard.settle()
+    page.wait_for_function("() => document.querySelector('#timeline').ariaBusy === 'false'")
+    zoomed = page.evaluate(TIMELINE_BOXES)
+    assert (zoomed["start"], zoomed["end"]) == (dashboard.query()["start"][0], dashboard.query()["end"][0])
+    assert zoomed["bucket"] == "day"
+    assert zoomed["start"] < "2008-02-20" < zoomed["end"], "the February 2008 rockets are in the half dragged over"
+    assert dashboard.count() == 1
+
+    # All dates again: the detail is the whole span, by month.
+    page.get_by_role("button", name="Show all dates").click()
+    page.wait_for_function("() => document.querySelector('#timeline .timeline-svg').dataset.bucket === 'month'")
+    dashboard.settle()
+    assert page.evaluate(TIMELINE_BOXES)["start"] == "2007-01-01"
+    dashboard.screenshot("dashboard-timeline-zoomed")

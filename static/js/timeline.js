@@ -1,28 +1,33 @@
 // The timeline: a histogram of incidents per bucket, stacked by kind, from /api/v1/timeline/ (computed
-// in the database), with a range brush that sets `start`/`end`. The brush is dragged with the pointer
-// (edges, the whole range, or a new range) and its two edges are keyboard sliders. Escalation links
-// in view are drawn as arcs above the bars. createTimelinePane adds its loading: the histogram's
-// request for the filters, with a bucket (day, week, month) that suits the data's extent.
+// in the database), with a range that sets `start`/`end`. The histogram is a detail over the chosen
+// range (all dates when none is chosen) above an overview strip of the whole span, which carries the
+// range's brush: drag it (its edges, its middle, or a new range), or use its two edges as keyboard
+// sliders. Dragging across the detail, or clicking a bar, chooses a range inside it (zooming in).
+// Escalation links in view are drawn as arcs above the bars. createTimelinePane adds its loading: the
+// whole span for the filters, and the range's detail, each with a bucket (day, week, month) that suits
+// its length.
 
 import { clear, el, svg } from "./dom.js";
-import { addDays, addMonths, daysBetween, isoDay, longDay, monthLabel, number, parseDay, plural, startOfMonth } from "./format.js";
+import { addDays, addMonths, daysBetween, isoDay, longDay, monthLabel, number, parseDay, plural, shortDay, startOfMonth } from "./format.js";
 import { renderKindKey } from "./legend.js";
 import { apiParams } from "./state.js";
 
 const DAY = 86400000;
-const MARGIN = { top: 34, right: 12, bottom: 22, left: 38 };
+const MARGIN = { top: 28, right: 12, bottom: 22, left: 38 };
+// Under the detail's axis: the overview strip, its years written inside it.
+const OVERVIEW = { height: 20, below: 3 };
 const BUCKET_DAYS = { day: 1, week: 7 };
 const BUCKET_NAMES = { day: "day", week: "week", month: "month" };
+// Roughly how wide a digit or a comma of the axis labels is (11px, tabular figures).
+const DIGIT_PX = 6.6;
 
 function bucketEnd(startMs, bucket) {
   return bucket === "month" ? addMonths(startMs, 1) : addDays(startMs, BUCKET_DAYS[bucket] ?? 7);
 }
 
-/** "950", "2.5k", "10k": axis labels that fit the margin. */
-function compactNumber(n) {
-  if (n < 1000) return number(n);
-  const k = n / 1000;
-  return `${Number.isInteger(k) || k >= 10 ? Math.round(k) : k.toFixed(1)}k`;
+/** The bucket that suits a span of so many days: days for a few months, months beyond eight years. */
+export function bucketFor(days) {
+  return days <= 120 ? "day" : days > 8 * 365 ? "month" : "week";
 }
 
 function niceMax(n) {
@@ -34,8 +39,19 @@ function niceMax(n) {
   return 10 * magnitude;
 }
 
+function toBuckets(response) {
+  return {
+    bucket: response.bucket,
+    buckets: (response.buckets ?? []).map((b) => {
+      const startMs = parseDay(b.start);
+      return { startMs, endMs: bucketEnd(startMs, response.bucket), counts: b.counts ?? {}, total: b.total ?? 0 };
+    }),
+  };
+}
+
 export function createTimeline({ container, caption, clearButton, palette, onRange, onPickIncident }) {
-  let data = null; // {bucket, buckets: [{startMs, endMs, counts, total}]}
+  let data = null; // the whole span: {bucket, buckets: [{startMs, endMs, counts, total}]}
+  let detail = null; // the chosen range at a finer bucket, or null: the whole span's buckets serve
   let range = null; // [startMs, endMs] inclusive days, or null for everything
   let draft = null; // range while dragging / typing
   let links = []; // [{priorDay, incidentDay, label, category, priorId, incidentId}]
@@ -44,20 +60,22 @@ export function createTimeline({ container, caption, clearButton, palette, onRan
   let message = "";
   let width = 0;
   let height = 0;
+  let left = MARGIN.left;
 
   const root = svg("svg", { class: "timeline-svg", role: "group", "aria-label": "Incident histogram and date range" });
   const status = el("p", { class: "timeline-status", role: "status" });
   container.append(root, status);
 
-  function domain() {
+  /** The whole span: the data's extent, and the range (or the draft) where it reaches beyond. */
+  function wholeDomain() {
     let lo = Infinity;
     let hi = -Infinity;
     if (data?.buckets.length) {
       lo = data.buckets[0].startMs;
       hi = data.buckets[data.buckets.length - 1].endMs;
     }
-    const r = draft ?? range;
-    if (r) {
+    for (const r of [range, draft]) {
+      if (!r) continue;
       lo = Math.min(lo, r[0]);
       hi = Math.max(hi, r[1] + DAY);
     }
@@ -70,21 +88,42 @@ export function createTimeline({ container, caption, clearButton, palette, onRan
     return [lo, hi];
   }
 
-  const scale = () => {
-    const [lo, hi] = domain();
-    const inner = Math.max(width - MARGIN.left - MARGIN.right, 10);
-    const x = (ms) => MARGIN.left + ((ms - lo) / (hi - lo)) * inner;
-    const invert = (px) => lo + ((px - MARGIN.left) / inner) * (hi - lo);
+  /** The detail: the chosen range, edge to edge, or the whole span when there is none. */
+  function detailDomain() {
+    return range ? [range[0], range[1] + DAY] : wholeDomain();
+  }
+
+  function scaleFor([lo, hi]) {
+    const inner = Math.max(width - left - MARGIN.right, 10);
+    const x = (ms) => left + ((ms - lo) / (hi - lo)) * inner;
+    const invert = (px) => lo + ((px - left) / inner) * (hi - lo);
     return { lo, hi, x, invert, inner };
-  };
+  }
+
+  function layout() {
+    const overviewBottom = height - OVERVIEW.below;
+    const overviewTop = overviewBottom - OVERVIEW.height;
+    return { top: MARGIN.top, bottom: overviewTop - MARGIN.bottom, overviewTop, overviewBottom };
+  }
 
   function snapDay(ms) {
     return Math.floor(ms / DAY) * DAY;
   }
 
-  function ticks(lo, hi, pixels) {
+  /** Axis ticks: days (a few months at most), months, or years, as many as fit in `pixels`. */
+  function ticks(lo, hi, pixels, spacing = 70) {
+    const fit = Math.max(pixels / spacing, 1);
+    if (hi - lo <= 100 * DAY) {
+      const step = [1, 2, 7, 14].find((s) => (hi - lo) / (s * DAY) <= fit) ?? 28;
+      const out = [];
+      for (let t = Math.ceil(lo / DAY) * DAY; t <= hi; t += DAY) {
+        const d = new Date(t);
+        if (step >= 7 ? d.getUTCDay() === 1 && Math.round((t - lo) / DAY) % step < 7 : Math.round(t / DAY) % step === 0) out.push(t);
+      }
+      return { values: out, days: true, yearly: false };
+    }
     const months = (hi - lo) / (30.4 * DAY);
-    const perTick = Math.max(1, Math.ceil(months / Math.max(pixels / 70, 1)));
+    const perTick = Math.max(1, Math.ceil(months / fit));
     const step = [1, 2, 3, 6, 12, 24, 60].find((s) => s >= perTick) ?? 120;
     const out = [];
     let t = startOfMonth(lo);
@@ -94,8 +133,11 @@ export function createTimeline({ container, caption, clearButton, palette, onRan
       if ((d.getUTCFullYear() * 12 + d.getUTCMonth()) % step === 0) out.push(t);
       t = addMonths(t, 1);
     }
-    return { values: out, yearly: step >= 12 };
+    return { values: out, days: false, yearly: step >= 12 };
   }
+
+  const detailBuckets = () => (detail ?? data)?.buckets ?? [];
+  const detailBucketName = () => (detail ?? data)?.bucket ?? "week";
 
   // ----- drawing --------------------------------------------------------------------------------
   let brushGroup = null;
@@ -107,39 +149,54 @@ export function createTimeline({ container, caption, clearButton, palette, onRan
     root.setAttribute("width", String(width));
     root.setAttribute("height", String(height));
     root.setAttribute("viewBox", `0 0 ${width} ${height}`);
-    const { lo, hi, x } = scale();
-    const bottom = height - MARGIN.bottom;
-    const top = MARGIN.top;
+    const { top, bottom, overviewTop, overviewBottom } = layout();
+    const [lo, hi] = detailDomain();
+    const shown = detailBuckets().filter((b) => b.endMs > lo && b.startMs < hi);
 
-    // Y axis and grid.
-    const maxTotal = niceMax(Math.max(0, ...(data?.buckets ?? []).map((b) => b.total)));
+    // Y axis and grid, over the buckets in the detail; the left margin fits the widest label.
+    const maxTotal = niceMax(Math.max(0, ...shown.map((b) => b.total)));
+    const yValues = [0, maxTotal / 2, maxTotal].filter((v) => v === Math.round(v) || maxTotal >= 4);
+    left = Math.max(MARGIN.left, 12 + Math.max(...yValues.map((v) => number(v).length)) * DIGIT_PX);
+    const { x } = scaleFor([lo, hi]);
     const y = (n) => bottom - (n / maxTotal) * (bottom - top);
     const grid = svg("g", { class: "grid", "aria-hidden": "true" });
-    for (const value of [0, maxTotal / 2, maxTotal]) {
-      if (value !== Math.round(value) && maxTotal < 4) continue;
+    for (const value of yValues) {
       grid.append(
-        svg("line", { x1: MARGIN.left, x2: width - MARGIN.right, y1: y(value), y2: y(value) }),
-        svg("text", { x: MARGIN.left - 6, y: y(value) + 4, "text-anchor": "end", text: compactNumber(value) }),
+        svg("line", { x1: left, x2: width - MARGIN.right, y1: y(value), y2: y(value) }),
+        svg("text", { x: left - 6, y: y(value) + 4, "text-anchor": "end", text: number(value) }),
       );
     }
     root.append(grid);
+    root.dataset.detailStart = isoDay(lo);
+    root.dataset.detailEnd = isoDay(hi - DAY);
+    root.dataset.bucket = detailBucketName();
 
     // X axis.
     const axis = svg("g", { class: "axis", "aria-hidden": "true" });
-    const { values, yearly } = ticks(lo, hi, width - MARGIN.left - MARGIN.right);
+    const { values, days, yearly } = ticks(lo, hi, width - left - MARGIN.right);
     for (const t of values) {
       const d = new Date(t);
-      const label = yearly || d.getUTCMonth() === 0 ? String(d.getUTCFullYear()) : monthLabel(t, false);
+      const newYear = d.getUTCMonth() === 0 && (!days || d.getUTCDate() === 1);
+      const label = days ? (newYear ? String(d.getUTCFullYear()) : shortDay(t)) : yearly || newYear ? String(d.getUTCFullYear()) : monthLabel(t, false);
       axis.append(
         svg("line", { x1: x(t), x2: x(t), y1: bottom, y2: bottom + 4 }),
-        svg("text", { x: x(t), y: bottom + 16, "text-anchor": "middle", class: d.getUTCMonth() === 0 ? "year" : "", text: label }),
+        svg("text", { x: x(t), y: bottom + 16, "text-anchor": "middle", class: newYear ? "year" : "", text: label }),
       );
     }
-    axis.append(svg("line", { x1: MARGIN.left, x2: width - MARGIN.right, y1: bottom, y2: bottom, class: "baseline" }));
+    axis.append(svg("line", { x1: left, x2: width - MARGIN.right, y1: bottom, y2: bottom, class: "baseline" }));
     root.append(axis);
 
+    // Nothing drawn in the detail spills into the margins: a bucket may start before the range.
+    root.append(
+      svg(
+        "defs",
+        {},
+        svg("clipPath", { id: "timeline-detail-clip" }, svg("rect", { x: left, y: 0, width: Math.max(width - left - MARGIN.right, 0), height: bottom + 1 })),
+      ),
+    );
+
     // Surge weeks behind the bars, and a mark under the axis for each (several scopes may share a week).
-    const surgeMarks = svg("g", { class: "surges" });
+    const surgeMarks = svg("g", { class: "surges", "clip-path": "url(#timeline-detail-clip)" });
     const weeks = new Map();
     for (const surge of surges) {
       if (surge.endMs < lo || surge.startMs > hi) continue;
@@ -162,8 +219,9 @@ export function createTimeline({ container, caption, clearButton, palette, onRan
     root.append(surgeMarks);
 
     // Bars, stacked by kind in the palette's order (categories stay together).
-    const bars = svg("g", { class: "bars" });
-    for (const b of data?.buckets ?? []) {
+    const bars = svg("g", { class: "bars", "clip-path": "url(#timeline-detail-clip)" });
+    const bucketName = detailBucketName();
+    for (const b of shown) {
       const x0 = x(b.startMs);
       const w = Math.max(x(b.endMs) - x0 - (x(b.endMs) - x0 > 4 ? 1 : 0), 1);
       const group = svg("g", { class: "bucket" });
@@ -174,10 +232,10 @@ export function createTimeline({ container, caption, clearButton, palette, onRan
         if (!n) continue;
         group.append(svg("rect", { x: x0, width: w, y: y(acc + n), height: Math.max(y(acc) - y(acc + n), 0.5), fill: kind.color }));
         acc += n;
-        parts.push(`${kind.label} ${n}`);
+        parts.push(`${kind.label} ${number(n)}`);
       }
       const title =
-        `${data.bucket === "month" ? monthLabel(b.startMs) : `${BUCKET_NAMES[data.bucket] === "day" ? "" : "Week of "}${longDay(b.startMs)}`}: ` +
+        `${bucketName === "month" ? monthLabel(b.startMs) : `${BUCKET_NAMES[bucketName] === "day" ? "" : "Week of "}${longDay(b.startMs)}`}: ` +
         `${plural(b.total, "incident")}${parts.length ? ` (${parts.join(", ")})` : ""}`;
       group.append(svg("title", { text: title }));
       bars.append(group);
@@ -187,7 +245,7 @@ export function createTimeline({ container, caption, clearButton, palette, onRan
     // Chain arcs above the bars.
     const arcs = svg("g", { class: "chain-arcs" });
     for (const link of [...suggested, ...links]) {
-      if (link.priorDay < lo || link.incidentDay > hi) continue;
+      if (link.priorDay < lo || link.incidentDay >= hi) continue;
       const x1 = x(link.priorDay + DAY / 2);
       const x2 = x(link.incidentDay + DAY / 2);
       const span = Math.abs(x2 - x1);
@@ -205,28 +263,64 @@ export function createTimeline({ container, caption, clearButton, palette, onRan
     }
     root.append(arcs);
 
+    renderOverview(overviewTop, overviewBottom);
+
     brushGroup = svg("g", { class: "brush" });
     root.append(brushGroup);
     renderBrush();
 
-    status.textContent = message;
-    status.hidden = !message;
+    const empty = data?.buckets.length && !shown.some((b) => b.total) ? "No incidents match these filters in the chosen range." : "";
+    status.textContent = message || empty;
+    status.hidden = !(message || empty);
+  }
+
+  /** The whole span, small, under the detail: every bucket's total, and the years. */
+  function renderOverview(overviewTop, overviewBottom) {
+    const whole = scaleFor(wholeDomain());
+    const buckets = data?.buckets ?? [];
+    const most = Math.max(1, ...buckets.map((b) => b.total));
+    const strip = svg("g", { class: "overview", "aria-hidden": "true" });
+    strip.append(svg("rect", { class: "overview-frame", x: left, y: overviewTop, width: whole.inner, height: overviewBottom - overviewTop }));
+    for (const b of buckets) {
+      if (!b.total) continue;
+      const h = Math.max((b.total / most) * (overviewBottom - overviewTop - 2), 1);
+      const x0 = whole.x(b.startMs);
+      strip.append(svg("rect", { class: "overview-bar", x: x0, width: Math.max(whole.x(b.endMs) - x0, 1), y: overviewBottom - h, height: h }));
+    }
+    const { values } = ticks(whole.lo, whole.hi, whole.inner, 40);
+    for (const t of values) {
+      const d = new Date(t);
+      if (d.getUTCMonth() !== 0) continue;
+      strip.append(
+        svg("line", { class: "overview-tick", x1: whole.x(t), x2: whole.x(t), y1: overviewTop, y2: overviewBottom }),
+        svg("text", { x: whole.x(t) + 3, y: overviewTop + 11, text: String(d.getUTCFullYear()) }),
+      );
+    }
+    root.append(strip);
   }
 
   function renderBrush() {
     if (!brushGroup) return;
-    const { lo, hi, x } = scale();
     clear(brushGroup);
-    const top = MARGIN.top - 2;
-    const bottom = height - MARGIN.bottom;
+    const { top, bottom, overviewTop, overviewBottom } = layout();
+    // On the detail: a range being chosen by dragging across it.
+    if (draft && drag?.zone === "detail") {
+      const { x } = scaleFor(detailDomain());
+      const xa = x(draft[0]);
+      const xb = x(draft[1] + DAY);
+      brushGroup.append(svg("rect", { class: "selection", x: xa, y: top - 2, width: Math.max(xb - xa, 1), height: bottom - top + 2 }));
+    }
+    // On the overview: the range (or everything), with its two edges as sliders.
+    const { lo, hi, x } = scaleFor(wholeDomain());
     const r = draft ?? range ?? [lo, hi - DAY];
     const xa = x(r[0]);
     const xb = x(r[1] + DAY);
-    // Shade what lies outside the range.
+    const y0 = overviewTop - 3;
+    const y1 = overviewBottom + 3;
     brushGroup.append(
-      svg("rect", { class: "outside", x: MARGIN.left, y: top, width: Math.max(xa - MARGIN.left, 0), height: bottom - top }),
-      svg("rect", { class: "outside", x: xb, y: top, width: Math.max(width - MARGIN.right - xb, 0), height: bottom - top }),
-      svg("rect", { class: "selection", x: xa, y: top, width: Math.max(xb - xa, 1), height: bottom - top }),
+      svg("rect", { class: "outside", x: left, y: y0, width: Math.max(xa - left, 0), height: y1 - y0 }),
+      svg("rect", { class: "outside", x: xb, y: y0, width: Math.max(width - MARGIN.right - xb, 0), height: y1 - y0 }),
+      svg("rect", { class: "selection overview-selection", x: xa, y: y0, width: Math.max(xb - xa, 1), height: y1 - y0 }),
     );
     for (const edge of ["start", "end"]) {
       const at = edge === "start" ? xa : xb;
@@ -244,9 +338,9 @@ export function createTimeline({ container, caption, clearButton, palette, onRan
           "aria-valuetext": longDay(value),
           "data-edge": edge,
         },
-        svg("rect", { class: "handle-hit", x: at - 8, y: top, width: 16, height: bottom - top }),
-        svg("line", { class: "handle-line", x1: at, x2: at, y1: top, y2: bottom }),
-        svg("rect", { class: "handle-grip", x: at - 4, y: (top + bottom) / 2 - 11, width: 8, height: 22, rx: 2 }),
+        svg("rect", { class: "handle-hit", x: at - 8, y: y0, width: 16, height: y1 - y0 }),
+        svg("line", { class: "handle-line", x1: at, x2: at, y1: y0, y2: y1 }),
+        svg("rect", { class: "handle-grip", x: at - 4, y: (y0 + y1) / 2 - 8, width: 8, height: 16, rx: 2 }),
       );
       handle.addEventListener("keydown", (event) => onKey(event, edge));
       handle.addEventListener("blur", commitSoon);
@@ -285,7 +379,7 @@ export function createTimeline({ container, caption, clearButton, palette, onRan
   }
 
   function onKey(event, edge) {
-    const { lo, hi } = scale();
+    const [lo, hi] = wholeDomain();
     const r = draft ?? range ?? [lo, hi - DAY];
     let value = edge === "start" ? r[0] : r[1];
     const step = event.shiftKey ? 7 : 1;
@@ -324,31 +418,32 @@ export function createTimeline({ container, caption, clearButton, palette, onRan
     commitSoon();
   }
 
-  function pointerX(event) {
+  function pointer(event) {
     const box = root.getBoundingClientRect();
-    return event.clientX - box.left;
+    return { px: event.clientX - box.left, py: event.clientY - box.top };
   }
 
   root.addEventListener("pointerdown", (event) => {
     if (event.button !== 0 || !data) return;
-    const { lo, hi, x, invert } = scale();
-    const px = pointerX(event);
-    const r = range ?? [lo, hi - DAY];
+    if (event.target.closest?.(".arc-group")) return;
+    const { px, py } = pointer(event);
+    // The overview strip (and its handles, which reach a little beyond it) or the detail above it.
+    const zone = py >= layout().overviewTop - 6 ? "overview" : "detail";
+    const scale = scaleFor(zone === "overview" ? wholeDomain() : detailDomain());
+    const r = range ?? [scale.lo, scale.hi - DAY];
     const handle = event.target.closest?.(".handle");
-    const arc = event.target.closest?.(".arc-group");
-    if (arc) return;
     let mode = "new";
     if (handle) mode = handle.dataset.edge;
-    else if (range && px >= x(r[0]) && px <= x(r[1] + DAY)) mode = "move";
-    drag = { mode, startPx: px, startDay: snapDay(invert(px)), original: r, moved: false, id: event.pointerId };
+    else if (zone === "overview" && range && px >= scale.x(r[0]) && px <= scale.x(r[1] + DAY)) mode = "move";
+    drag = { zone, scale, mode, startPx: px, startDay: snapDay(scale.invert(px)), original: r, moved: false, id: event.pointerId };
     root.setPointerCapture(event.pointerId);
     event.preventDefault();
   });
 
   root.addEventListener("pointermove", (event) => {
     if (!drag || event.pointerId !== drag.id) return;
-    const { lo, hi, invert } = scale();
-    const px = pointerX(event);
+    const { lo, hi, invert } = drag.scale;
+    const { px } = pointer(event);
     if (Math.abs(px - drag.startPx) > 3) drag.moved = true;
     if (!drag.moved) return;
     const day = Math.min(Math.max(snapDay(invert(px)), lo), hi - DAY);
@@ -366,13 +461,12 @@ export function createTimeline({ container, caption, clearButton, palette, onRan
 
   function endDrag(event) {
     if (!drag || event.pointerId !== drag.id) return;
-    const wasClick = !drag.moved;
-    const mode = drag.mode;
-    const startDay = drag.startDay;
+    const { moved, mode, startDay, zone } = drag;
     drag = null;
-    if (wasClick && (mode === "new" || mode === "move") && data) {
+    if (!moved && (mode === "new" || mode === "move") && data) {
       // A click picks the bucket under the pointer.
-      const bucket = data.buckets.find((b) => startDay >= b.startMs && startDay < b.endMs);
+      const buckets = zone === "detail" ? detailBuckets() : data.buckets;
+      const bucket = buckets.find((b) => startDay >= b.startMs && startDay < b.endMs);
       if (bucket) draft = [bucket.startMs, bucket.endMs - DAY];
     }
     if (draft) commit();
@@ -393,14 +487,13 @@ export function createTimeline({ container, caption, clearButton, palette, onRan
   // ----- public ---------------------------------------------------------------------------------
   return {
     setData(response) {
-      data = {
-        bucket: response.bucket,
-        buckets: (response.buckets ?? []).map((b) => {
-          const startMs = parseDay(b.start);
-          return { startMs, endMs: bucketEnd(startMs, response.bucket), counts: b.counts ?? {}, total: b.total ?? 0 };
-        }),
-      };
+      data = toBuckets(response);
       message = data.buckets.length ? "" : "No incidents match these filters in this view.";
+      render();
+    },
+    /** The chosen range's own buckets (a finer bucket than the whole span's), or null to use the whole span's. */
+    setDetail(response) {
+      detail = response ? toBuckets(response) : null;
       render();
     },
     setMessage(text) {
@@ -419,6 +512,9 @@ export function createTimeline({ container, caption, clearButton, palette, onRan
       draft = null;
       render();
     },
+    /** The chosen range as [first day, last day] in epoch ms, or null. */
+    range: () => range,
+    hasData: () => data !== null,
     setLinks(list) {
       links = list;
       render();
@@ -441,17 +537,26 @@ export function createTimeline({ container, caption, clearButton, palette, onRan
   };
 }
 
-/** The timeline with its loading: `load(state)` fetches the histogram for the filters and draws it. */
+/**
+ * The timeline with its loading: `load(state)` fetches the whole span for the filters and draws it, and
+ * then the chosen range's detail, which `setRange` fetches again when the range changes.
+ */
 export function createTimelinePane({ container, unit, kindKey, api, status, palette, store, ...options }) {
   const timeline = createTimeline({ container, palette, ...options });
   let bucket = "week";
   let controller = null;
+  let detailController = null;
+  let detailQuery = ""; // what the detail drawn, or being fetched, is for
+  let loading = false;
+
+  const showBusy = () => container.setAttribute("aria-busy", loading || detailController ? "true" : "false");
 
   async function load(state) {
     controller?.abort();
     const mine = new AbortController();
     controller = mine;
-    container.setAttribute("aria-busy", "true");
+    loading = true;
+    showBusy();
     // The histogram spans all dates (the range is drawn on it), filtered by everything else.
     const params = apiParams(state, { without: ["start", "end"] });
     const fetchBuckets = () =>
@@ -461,24 +566,61 @@ export function createTimelinePane({ container, unit, kindKey, api, status, pale
       // Pick the bucket that suits the extent: days for a few months, months beyond eight years.
       const first = parseDay(response.buckets?.[0]?.start);
       const last = parseDay(response.buckets?.at(-1)?.start);
-      const days = first !== null && last !== null ? (last - first) / DAY : null;
-      const better = days === null ? bucket : days <= 120 ? "day" : days > 8 * 365 ? "month" : "week";
+      const better = first !== null && last !== null ? bucketFor((last - first) / DAY) : bucket;
       if (better !== bucket) {
         bucket = better;
         response = await fetchBuckets();
       }
     }
     if (mine !== controller) return;
-    container.setAttribute("aria-busy", "false");
-    unit.textContent = `per ${bucket}`;
+    loading = false;
     if (response) {
       renderKindKey(kindKey, palette, response.kinds ?? []);
       timeline.setData(response);
       timeline.setRange(store().start, store().end);
+      detailQuery = ""; // the data may have changed under the same filters
+      await loadDetail(store());
     } else {
       timeline.setMessage("The histogram could not be loaded.");
     }
+    showBusy();
   }
 
-  return { ...timeline, load };
+  /** The chosen range at the bucket that suits its length, unless the whole span's bucket does. */
+  async function loadDetail(state) {
+    const range = timeline.range();
+    const want = range ? bucketFor((range[1] - range[0]) / DAY + 1) : bucket;
+    unit.textContent = `per ${want}`;
+    if (want === bucket) {
+      detailController?.abort();
+      detailController = null;
+      detailQuery = "";
+      timeline.setDetail(null);
+      showBusy();
+      return;
+    }
+    const params = apiParams(state);
+    const query = `${params}&bucket=${want}`;
+    if (query === detailQuery) return;
+    detailController?.abort();
+    const mine = new AbortController();
+    detailController = mine;
+    detailQuery = query;
+    showBusy();
+    const response = await status.track("timeline-detail", () => api.timeline(params, { bucket: want }, { signal: mine.signal }), () => loadDetail(store()));
+    if (mine !== detailController) return;
+    detailController = null;
+    if (response) timeline.setDetail(response);
+    else detailQuery = "";
+    showBusy();
+  }
+
+  return {
+    ...timeline,
+    load,
+    setRange(start, end) {
+      timeline.setRange(start, end);
+      if (timeline.hasData() && !loading) loadDetail(store());
+    },
+  };
 }
