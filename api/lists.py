@@ -37,7 +37,7 @@ class ListPagination(PageNumberPagination):
         if len(given) > 1:
             reader.error("limit", "Give limit or page_size, not both.")
         page = reader.one(self.page_query_param)
-        if page is not None and page != "last" and not (page.isdigit() and int(page) >= 1):
+        if page is not None and page != "last" and not (page.isdecimal() and page.isascii() and int(page) >= 1):
             reader.error(self.page_query_param, "Give a page number from 1 on.")
         reader.check()
         return next((size for size in given.values() if size is not None), self.page_size)

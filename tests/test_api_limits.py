@@ -41,7 +41,7 @@ def test_a_plain_list_caps_a_huge_limit_at_its_maximum(client, url, monkeypatch)
     assert body["next"] is not None
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=two", "page_size=-1", "limit=2&page_size=2", "page=0"])
+@pytest.mark.parametrize("query", ["limit=0", "limit=two", "page_size=-1", "limit=2&page_size=2", "page=0", "page=²"])
 def test_a_bad_page_or_size_is_a_400_naming_it(client, query):
     response = client.get(f"/api/v1/actors/?{query}")
 
