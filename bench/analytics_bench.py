@@ -93,16 +93,16 @@ def main() -> None:
     database = loaded["database"]
     setup_django(database)
     from events.cycles import analytics
-    from events.models import Incident
+    from events.models import Category, Incident, Kind
 
     published = Incident.objects.published()
     conn = synthetic.connect(database, autocommit=True)
-    # As ours runs them (events.cycles.analytics._fetch): compiling these statements costs more than it saves.
+    # As ours runs them (events.cycles.analytics.queries.fetch): compiling these statements costs more than it saves.
     conn.execute("SET jit = off")
     params = {
-        "attacks": analytics.ATTACK_KINDS,
-        "deterrent": analytics.DETERRENT_KINDS,
-        "force": analytics.FORCE_KINDS,
+        "attacks": Category.ATTACK.kinds,
+        "deterrent": Kind.deterrent(),
+        "force": Kind.force(),
         "minimum": analytics.SURGE_MIN_COUNT,
         "factor": analytics.SURGE_FACTOR,
     }

@@ -2,6 +2,7 @@
 
 suggestions the suggested links, computed by PostgreSQL, and the pairing measured against chance
 review      the editor's review of the suggestions: accept one as a link, or reject it for good
-analytics   the cycle analytics: how long deterrence held, how fast sides answer each other, what an
-            incident was followed by, how a chain escalated, where attacks surged
+analytics   the cycle analytics, a module per measure: how long deterrence held, how fast sides answer each
+            other, what an incident was followed by, how a chain escalated, where attacks surged
+sides       an incident spread over its sides or dyads in SQL, the one way every statement above writes it
 """

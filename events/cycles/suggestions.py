@@ -19,7 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 from django.db import connection, transaction
 
-from ..models import KIND_CATEGORY, Category
+from ..models import Category, Kind
+from .sides import spread
 
 # Query text is assembled from the constants below; every value goes in as a parameter.
 # ruff: noqa: S608
@@ -29,31 +30,27 @@ PER_INCIDENT = 10  # candidates kept per incident, best first
 HALF_LIFE_DAYS = 7.0
 DISTANCE_SCALE_KM = 250.0
 HALF_DYAD = 0.5
-# Diplomacy and political context answer nobody in this sense; a month-precise date has no usable lag.
-LEFT_OUT_KINDS = [kind.value for kind, category in KIND_CATEGORY.items() if category == Category.POLITICAL]
-SIGNAL_KINDS = [kind.value for kind, category in KIND_CATEGORY.items() if category == Category.SIGNAL]
-HOSTILE_KINDS = [
-    kind.value for kind, category in KIND_CATEGORY.items() if category in (Category.ATTACK, Category.STRIKE)
-]
+# Diplomacy and political context (Category.POLITICAL) answer nobody in this sense, and are left out; a
+# month-precise date has no usable lag.
 MAX_DATE_PRECISION = 2  # day or week
 
 # The reversed dyads of the incidents in `{incidents}` (a relation with one column, id): a hash join on
 # (side, day) of each incident's attacking sides on each of the `window` days before it against the sides
 # targeted on that day, so the work grows with the pairs found, not with the incidents of the period. The
 # earlier incidents are read by the date index, from the set's first day less the window to its last.
-PAIRS = """
+PAIRS = f"""
 WITH probe AS MATERIALIZED (
     SELECT i.id, ik.key, i.occurred_on - g.lag AS day
-    FROM {incidents} AS a
+    FROM {{incidents}} AS a
     JOIN events_incident AS i ON i.id = a.id
-    CROSS JOIN LATERAL unnest(i.attacking_sides) AS ik(key)
+    {spread("i", "attacking", "ik")}
     CROSS JOIN generate_series(1, %(window)s) AS g(lag)
     WHERE i.status = 'published' AND i.date_precision <= %(precision)s AND i.kind <> ALL(%(left_out)s)
 ),
 earlier AS MATERIALIZED (
     SELECT p.id, pk.key, p.occurred_on AS day
     FROM events_incident AS p
-    CROSS JOIN LATERAL unnest(p.targeted_sides) AS pk(key)
+    {spread("p", "targeted", "pk")}
     WHERE p.occurred_on BETWEEN (SELECT min(day) FROM probe) AND (SELECT max(day) FROM probe)
       AND p.status = 'published' AND p.date_precision <= %(precision)s AND p.kind <> ALL(%(left_out)s)
 )
@@ -103,7 +100,7 @@ def ranked(incidents: str) -> str:
 # The incidents whose candidates may change when those in `ids` do: themselves, the later incidents that had
 # one of them as a candidate, and the later ones, outside `ids`, that may have one now: the same (side, day)
 # join, probing from the incidents of the `window` days after the first changed one.
-AFFECTED = """
+AFFECTED = f"""
 WITH changed AS MATERIALIZED (SELECT unnest(%(ids)s::bigint[]) AS id)
 SELECT id FROM changed
 -- A join, not "= ANY": as a filter, ANY compares each row with the whole array.
@@ -112,12 +109,12 @@ UNION SELECT forward.id FROM (
     WITH targeted AS MATERIALIZED (
         SELECT ck.key, c.occurred_on AS day
         FROM changed JOIN events_incident AS c ON c.id = changed.id
-        CROSS JOIN LATERAL unnest(c.targeted_sides) AS ck(key)
+        {spread("c", "targeted", "ck")}
     ),
     probe AS MATERIALIZED (
         SELECT i.id, ik.key, i.occurred_on - g.lag AS day
         FROM events_incident AS i
-        CROSS JOIN LATERAL unnest(i.attacking_sides) AS ik(key)
+        {spread("i", "attacking", "ik")}
         CROSS JOIN generate_series(1, %(window)s) AS g(lag)
         WHERE i.occurred_on > (SELECT min(day) FROM targeted)
           AND i.occurred_on <= (SELECT max(day) FROM targeted) + %(window)s
@@ -162,9 +159,9 @@ def _parameters(**extra) -> dict:
         "scale": DISTANCE_SCALE_KM,
         "half_dyad": HALF_DYAD,
         "precision": MAX_DATE_PRECISION,
-        "left_out": LEFT_OUT_KINDS,
-        "signal": SIGNAL_KINDS,
-        "hostile": HOSTILE_KINDS,
+        "left_out": Category.POLITICAL.kinds,
+        "signal": Category.SIGNAL.kinds,
+        "hostile": Kind.force(),
         "per_incident": PER_INCIDENT,
         **extra,
     }
@@ -253,7 +250,7 @@ def chance(
             WHERE {where} AND i.status = 'published' AND i.date_precision <= %s AND i.kind <> ALL(%s)
               AND (i.attacking_sides <> '{{}}' OR i.targeted_sides <> '{{}}')
             """,
-            [*params, MAX_DATE_PRECISION, LEFT_OUT_KINDS],
+            [*params, MAX_DATE_PRECISION, Category.POLITICAL.kinds],
         )
         rows = cursor.fetchall()
     n = len(rows)

@@ -40,6 +40,27 @@ class Kind(models.TextChoices):
     # Violence a file does not say enough about to tell which kind (UCDP GED rows, whose headline is vague).
     UNKNOWN = "unknown", "Violence of unknown kind"
 
+    # The groups the cycle analytics and the suggestions reason with, each named once.
+    @classmethod
+    def force(cls) -> list[str]:
+        """Attacks and strikes: one side's violence on another."""
+        return [*Category.ATTACK.kinds, *Category.STRIKE.kinds]
+
+    @classmethod
+    def deterrent(cls) -> list[str]:
+        """What deterrence is measured for: strikes, and shows of force."""
+        return [*Category.STRIKE.kinds, cls.SHOW_OF_FORCE.value]
+
+    @classmethod
+    def words(cls) -> list[str]:
+        """The escalation ladder's lowest step: said, not done."""
+        return [cls.STATEMENT.value, cls.DIPLOMATIC_MOVE.value, cls.CONTEXT.value]
+
+    @classmethod
+    def gestures(cls) -> list[str]:
+        """The ladder's step above words: force shown, not used (Category.SIGNAL less the statement)."""
+        return [cls.SHOW_OF_FORCE.value, cls.POSTURE_ANNOUNCEMENT.value]
+
 
 class Category(models.TextChoices):
     """Map layers: kinds grouped by what they mean in the attack-and-response cycle."""
@@ -48,6 +69,11 @@ class Category(models.TextChoices):
     STRIKE = "strike", "Strikes"
     SIGNAL = "signal", "Signals and posture"
     POLITICAL = "political", "Diplomacy and context"
+
+    @property
+    def kinds(self) -> list[str]:
+        """Its kinds' values, in KIND_CATEGORY's order."""
+        return [kind.value for kind, category in KIND_CATEGORY.items() if category == self]
 
 
 KIND_CATEGORY = {

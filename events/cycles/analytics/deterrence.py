@@ -1,0 +1,102 @@
+"""How long deterrent actions held: for each strike and show of force, the days to the next attack by a side it
+targeted on a side that carried it out, censored at the data's last date, and per kind the Kaplan-Meier curve."""
+
+from __future__ import annotations
+
+# Query text is assembled from this module's constants and events.cycles.sides; values go in as parameters.
+# ruff: noqa: S608
+import datetime as dt
+
+from django.db.models import Q, QuerySet
+
+from ...models import Category, Incident, Kind
+from ..sides import dyads
+from .queries import compiled, fetch, last_date
+from .stats import kaplan_meier
+
+# The next attack by a side the action was aimed at, on the acting side: for every action at once. Each action
+# and each attack is spread over its dyads (attacker side, target side: for an action, the sides it targeted
+# and the sides that carried it out); along each dyad's days, a window over the days after gives the first
+# attack; the earliest over the action's dyads is its next attack, the lowest id breaking a tie. Sorting the
+# dyads once is linear in the data, where looking ahead from every action would scan to the end for the
+# dyads that never answer.
+DETERRENCE_SQL = f"""
+WITH actions AS MATERIALIZED ({{actions}}),
+action_dyads AS MATERIALIZED (
+    SELECT a.id, a.occurred_on - DATE '1900-01-01' AS day, t.key AS attacker, s.key AS target
+    FROM actions AS a {dyads("a", attacker="s", target="t")}
+),
+attack_dyads AS MATERIALIZED (
+    SELECT b.id, b.occurred_on - DATE '1900-01-01' AS day, x.key AS attacker, y.key AS target
+    FROM events_incident AS b {dyads("b", attacker="x", target="y")}
+    WHERE b.status = 'published' AND b.kind = ANY (%s)
+),
+ahead AS (
+    SELECT id, is_attack,
+           -- Walking the days backwards, so the frame only grows: min() has no inverse, and a frame whose
+           -- start moved would be aggregated again from scratch for every row. The day and the id packed in one
+           -- bigint (days since 1900 fit in 16 bits, ids in the other 47): the earliest, then the lowest id,
+           -- in one pass (joining back on the day multiplied rows by the actions of that day).
+           min((day::bigint << 47) | id) FILTER (WHERE is_attack) OVER (
+               PARTITION BY attacker, target ORDER BY day DESC RANGE BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+           ) AS next
+    FROM (
+        SELECT id, day, attacker, target, false AS is_attack FROM action_dyads
+        UNION ALL
+        SELECT id, day, attacker, target, true FROM attack_dyads
+    ) AS t
+),
+per_action AS (SELECT id, min(next) AS next FROM ahead WHERE NOT is_attack GROUP BY id)
+SELECT a.id, a.kind, a.occurred_on, p.next & (2 ^ 47 - 1)::bigint, DATE '1900-01-01' + (p.next >> 47)::integer,
+       coalesce(DATE '1900-01-01' + (p.next >> 47)::integer, %s::date) - a.occurred_on AS days,
+       p.next IS NULL AS censored
+FROM actions AS a
+JOIN per_action AS p ON p.id = a.id
+ORDER BY a.occurred_on, a.id
+"""
+
+
+def deterrence_windows(selected: QuerySet, *, until: dt.date | None = None) -> tuple[list[dict], int]:
+    """One window per deterrent action among `selected` (strikes and shows of force, published), and how many
+    actions were left out for naming no target or no actor (aimed at no one, nothing can answer them).
+
+    `days` counts from the action to the next attack by a side it targeted on a side that carried it out
+    (strictly later: dates are days, so a same-day attack may have come first). A window with no such attack
+    is censored at the data's last date.
+    """
+    actions = selected.filter(status=Incident.Status.PUBLISHED, kind__in=Kind.deterrent())
+    until = until or last_date()
+    if until is None:
+        return [], 0
+    sql, params = compiled(actions, "id", "kind", "occurred_on", "attacking_sides", "targeted_sides")
+    rows = fetch(DETERRENCE_SQL.format(actions=sql), [*params, Category.ATTACK.kinds, until])
+    unaimed = actions.filter(Q(targeted_sides=[]) | Q(attacking_sides=[])).count()
+    windows = [
+        {
+            "incident": row[0],
+            "kind": row[1],
+            "occurred_on": row[2].isoformat(),
+            "next_attack": row[3],
+            "next_attack_on": row[4].isoformat() if row[4] else None,
+            "days": row[5],
+            "censored": row[6],
+        }
+        for row in rows
+    ]
+    return windows, unaimed
+
+
+def deterrence(selected: QuerySet) -> dict:
+    windows, unaimed = deterrence_windows(selected)
+    kinds = []
+    for kind in Kind.deterrent():
+        mine = [w for w in windows if w["kind"] == kind]
+        if mine:
+            summary = kaplan_meier([w["days"] for w in mine], [not w["censored"] for w in mine])
+            kinds.append({"kind": kind, "kind_label": Kind(kind).label, **summary})
+    return {
+        "censored_at": (last_date() or dt.date.today()).isoformat() if windows else None,
+        "unaimed": unaimed,
+        "summary": kinds,
+        "windows": windows,
+    }
