@@ -1,5 +1,7 @@
 import functools
+import os
 from importlib import import_module
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import pytest
 from django.contrib.gis.geos import Point
@@ -10,6 +12,49 @@ from rest_framework.test import APIClient
 from .celery_worker import acled_server, celery_worker, wait_for_quiet_database  # noqa: F401 (fixtures)
 from .chromium import CHROMIUM, CHROMIUM_ARGS
 from .factories import BaseFactory, EditorFactory, UserFactory
+
+
+def _own_redis_database() -> None:
+    """Under pytest-xdist each test process has a PostgreSQL database of its own (pytest-django names it
+    test_posture_gw0, test_posture_gw1, ...); it gets a Redis database of its own too, the run's plus its
+    index, so that its Celery worker takes only its own tasks and no process is answered from the cache with
+    what the other one's data gave. Django is set up but has connected to nothing yet."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return
+    from django.conf import settings
+
+    from config.celery import app
+    from config.settings import celery_broker_url
+
+    shared = settings.REDIS_URL
+    parts = urlsplit(shared)
+    if parts.scheme == "unix":
+        query = parse_qs(parts.query)
+        db = int(query.get("db", ["0"])[0]) + int(worker[2:])
+        # urlunsplit() would drop the empty host's "//", which redis-py then refuses.
+        own = f"unix://{parts.path}?{urlencode({**query, 'db': db}, doseq=True)}"
+    else:
+        db = int(parts.path.strip("/") or 0) + int(worker[2:])
+        own = urlunsplit(parts._replace(path=f"/{db}"))
+    settings.REDIS_URL = own
+    for cache in settings.CACHES.values():
+        if cache.get("LOCATION") == shared:
+            cache["LOCATION"] = own
+    settings.CELERY_BROKER_URL = celery_broker_url(own)
+    app.conf.broker_url = settings.CELERY_BROKER_URL
+    os.environ["REDIS_URL"] = own  # for the processes tests start with this environment
+
+
+_own_redis_database()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """The tests that share one test process (xdist_group: the production module's stack) take the longest in
+    all, so they go first and the other process runs everything else meanwhile: pytest-xdist hands work out in
+    this order. Within them, and among the rest, the random order stays (this runs after pytest-randomly)."""
+    items.sort(key=lambda item: item.get_closest_marker("xdist_group") is None)
 
 
 @pytest.fixture

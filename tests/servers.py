@@ -48,6 +48,26 @@ def wait_for(predicate, what: str, timeout: float = 30.0, interval: float = 0.05
         time.sleep(interval)
 
 
+COMMAND_TIMEOUT = 180.0  # seconds: initdb, a migrate, a dump or a restore of the small test data
+
+
+def run(args: list[str], *, timeout: float = COMMAND_TIMEOUT, **kwargs) -> subprocess.CompletedProcess:
+    """subprocess.run with a deadline, whose failure shows the command's own output (CalledProcessError's
+    message leaves it out, and a failed migrate then says nothing of why)."""
+    try:
+        result = subprocess.run(args, capture_output=True, text=True, timeout=timeout, **kwargs)
+    except subprocess.TimeoutExpired as exc:
+        raise TimeoutError(f"gave up waiting for {' '.join(map(str, args))} after {timeout:g} s") from exc
+    if result.returncode != 0:
+        raise CommandFailed(result.returncode, args, result.stdout, result.stderr)
+    return result
+
+
+class CommandFailed(subprocess.CalledProcessError):
+    def __str__(self) -> str:
+        return f"{super().__str__()}\n{self.stdout[-2000:]}{self.stderr[-4000:]}"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -71,7 +91,7 @@ class Postgres:
         self.user = "posture"
 
     def _run(self, *args: str, **kwargs) -> subprocess.CompletedProcess:
-        return subprocess.run(as_pg_owner(list(args)), check=True, capture_output=True, text=True, **kwargs)
+        return run(as_pg_owner(list(args)), **kwargs)
 
     def init(self) -> None:
         self.data.mkdir()
@@ -109,7 +129,7 @@ class Postgres:
 
     def is_running(self) -> bool:
         status = subprocess.run(
-            as_pg_owner([str(pg_bin() / "pg_ctl"), "-D", str(self.data), "status"]), capture_output=True
+            as_pg_owner([str(pg_bin() / "pg_ctl"), "-D", str(self.data), "status"]), capture_output=True, timeout=30
         )
         return status.returncode == 0
 
@@ -118,10 +138,9 @@ class Postgres:
 
     def psql(self, database: str, sql: str) -> str:
         """Run SQL as the cluster's superuser and return the unaligned, tuples-only output."""
-        result = subprocess.run(
+        result = run(
             [str(pg_bin() / "psql"), "-h", str(self.directory), "-p", str(self.port), "-U", self.user, "-d", database,
              "-v", "ON_ERROR_STOP=1", "-tAc", sql],
-            check=True, capture_output=True, text=True,
         )  # fmt: skip
         return result.stdout.strip()
 
@@ -157,7 +176,9 @@ class Redis:
         wait_for(self.ping, "redis to answer")
 
     def ping(self) -> bool:
-        result = subprocess.run(["redis-cli", "-s", str(self.socket), "ping"], capture_output=True, text=True)
+        result = subprocess.run(
+            ["redis-cli", "-s", str(self.socket), "ping"], capture_output=True, text=True, timeout=10
+        )
         return result.stdout.strip() == "PONG"
 
     def stop(self) -> None:
@@ -204,14 +225,7 @@ class WebServer:
         self.log = directory / "gunicorn.log"
 
     def manage(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, str(ROOT / "manage.py"), *args],
-            env={**self.env, **(env or {})},
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
+        return run([sys.executable, str(ROOT / "manage.py"), *args], env={**self.env, **(env or {})}, cwd=ROOT)
 
     def start(self) -> None:
         with open(self.log, "ab") as log:

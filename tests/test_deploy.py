@@ -133,6 +133,7 @@ def test_production_settings_pass_check_deploy_with_the_web_environment(compose)
         cwd=ROOT,
         capture_output=True,
         text=True,
+        timeout=120,
     )
 
     assert check.returncode == 0, check.stdout + check.stderr
@@ -164,6 +165,7 @@ def test_docker_compose_itself_accepts_the_file():
         cwd=ROOT,
         capture_output=True,
         text=True,
+        timeout=120,
     )
 
     assert result.returncode == 0, result.stderr

@@ -32,6 +32,9 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from .bodies import admin_incident_form
 from .servers import ROOT, VENV_BIN, Postgres, Redis, Session, WebServer, make_tempdir, wait_for
 
+# The module's stack (a cluster, a Redis and gunicorn of its own) is built once, so its tests share a test process.
+pytestmark = pytest.mark.xdist_group("production")
+
 EDITOR = ("prod-editor", "a long and unguessable passphrase")
 API = "/api/v1/incidents/?limit=5"
 # Public reads beyond the incident list, each from a different query builder.
@@ -309,10 +312,11 @@ def test_an_oversized_json_body_gets_a_clean_error(stack):
 
 
 def test_a_query_stopped_by_the_statement_timeout_gets_a_clean_503(stack):
-    # Hold a lock the incident list must wait for: its query then runs into statement_timeout (1s here).
+    # Hold a lock the incident list must wait for: its query then runs into statement_timeout (1s here). The
+    # query string is this test's alone, so no answer an earlier test left in the response cache can serve it.
     with stack.postgres.connect("posture") as lock, lock.transaction():
         lock.execute("LOCK TABLE events_incident IN ACCESS EXCLUSIVE MODE")
-        response = stack.web.get(API)
+        response = stack.web.get(API + "&q=timeout")
 
     assert response.status == 503
     assert response.json()["unavailable"] == "timeout"
@@ -557,7 +561,12 @@ def test_backup_and_restore_round_trip_into_an_empty_database(stack):
     assert "Ayn al-Asad" in spatial
     # The restored copy is a working database for the site, migrations and all.
     check = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--check"], env=restored, cwd=ROOT, capture_output=True, text=True
+        [sys.executable, "manage.py", "migrate", "--check"],
+        env=restored,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert check.returncode == 0, check.stdout + check.stderr
 

@@ -284,7 +284,8 @@ class TestOneBuilds:
         thread = threading.Thread(target=builder)
         thread.start()
         response, queries = fetch(client)
-        thread.join()
+        thread.join(timeout=10)
+        assert not thread.is_alive(), "the stand-in builder never stored its answer"
 
         assert queries == []
         assert response.content == stored["content"]
