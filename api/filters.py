@@ -241,15 +241,37 @@ class RepeatedWidget(forms.Widget):
         return [part for value in data.getlist(name) for part in value.split(",") if part != ""]
 
 
-class KindsField(_Field):
+class RepeatedChoiceField(_Field):
+    """Values from `choices`, repeated or comma-separated; `unknown` says what to do about another ({!r} it)."""
+
     widget = RepeatedWidget
 
+    def __init__(self, *, choices: list[str], unknown: str, **kwargs):
+        self.choices, self.unknown = choices, unknown
+        super().__init__(**kwargs)
+
     def to_python(self, value):
-        kinds = list(dict.fromkeys(value or []))
-        unknown = [kind for kind in kinds if kind not in Kind.values]
+        values = list(dict.fromkeys(value or []))
+        unknown = [value for value in values if value not in self.choices]
         if unknown:
-            raise forms.ValidationError(f"Unknown kind {unknown[0]!r}; see /api/v1/kinds/ for the codes.")
-        return tuple(kinds) or None
+            raise forms.ValidationError(self.unknown.format(unknown[0]))
+        return tuple(values) or None
+
+
+class KindsField(RepeatedChoiceField):
+    def __init__(self, **kwargs):
+        super().__init__(choices=Kind.values, unknown="Unknown kind {!r}; see /api/v1/kinds/ for the codes.", **kwargs)
+
+
+class DateTimeParamField(_Field):
+    """An RFC 3339 date-time, or a date (its midnight); without a time zone, UTC."""
+
+    def parse(self, value: str) -> dt.datetime:
+        try:
+            moment = dt.datetime.fromisoformat(value.strip().replace("z", "Z"))
+        except ValueError:
+            raise forms.ValidationError("Give a date-time such as 2026-11-12T10:00:00Z, or a date.") from None
+        return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 class IntervalField(_Field):
@@ -415,6 +437,27 @@ class IncidentFilterSet(StrictFilterSet):
         return qs.with_min_casualties(value) if value else qs
 
 
+# The kinds of public change (api/changes.py says what each is).
+CHANGE_KINDS = ["published", "updated", "retracted", "restored"]
+
+
+class ChangeFilterSet(IncidentFilterSet):
+    """The incident filters, and two of the changes' own: `since` a moment, and `change` the kinds of change."""
+
+    since = ParamFilter(
+        DateTimeParamField, schema={"type": "string", "format": "date-time"}, method="of_changes",
+        help_text="Changes made at or after this moment (RFC 3339; a date is its midnight UTC).",
+    )  # fmt: skip
+    change = ParamFilter(
+        RepeatedChoiceField, schema={"type": "string", "enum": CHANGE_KINDS}, many=True, method="of_changes",
+        choices=CHANGE_KINDS, unknown="Unknown change {!r}; choose from " + ", ".join(CHANGE_KINDS) + ".",
+        help_text="Kinds of change; repeat for several: ?change=updated&change=retracted.",
+    )  # fmt: skip
+
+    def of_changes(self, qs, name, value):
+        return qs  # read by ChangeListView: they select changes, not incidents
+
+
 class OgcIncidentFilterSet(IncidentFilterSet):
     """The same filters as OGC API – Features names them: `datetime` instead of start and end, and a bbox
     that may carry heights."""
@@ -529,9 +572,13 @@ def _plain(value):
     return value.isoformat() if isinstance(value, dt.date) else value
 
 
+# Sort fields whose keys JSON carries as ISO text: a day, and a moment (the changes' history_date).
+DATED_KEYS = {"occurred_on": dt.date.fromisoformat, "history_date": dt.datetime.fromisoformat}
+
+
 def sort_key(sort_field: str, plain):
-    """A sort key as JSON carries it, in a cursor or from PostgreSQL's ends of a page: days as ISO dates."""
-    return dt.date.fromisoformat(plain) if sort_field == "occurred_on" else plain
+    """A sort key as JSON carries it, in a cursor or from PostgreSQL's ends of a page: days and moments as ISO."""
+    return DATED_KEYS[sort_field](plain) if sort_field in DATED_KEYS else plain
 
 
 @dataclass(frozen=True)
@@ -568,7 +615,7 @@ def _decode_cursor(reader: QueryReader, ordering: str, orderings: dict) -> Curso
         sort_field, _ = orderings[cursor_ordering]
         key = sort_key(sort_field, key)
         highest = MAX_ID if sort_field == "id" else MAX_INT
-        if sort_field != "occurred_on" and (type(key) is not int or not 0 <= key <= highest):
+        if sort_field not in DATED_KEYS and (type(key) is not int or not 0 <= key <= highest):
             raise ValueError("bad key")
         if type(pk) is not int or not 0 < pk <= MAX_ID or backwards not in (0, 1):
             raise ValueError("bad id")

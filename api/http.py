@@ -24,6 +24,7 @@ from api.filters import QueryReader
 JSON = "application/json"
 GEOJSON = "application/geo+json"
 CSV = "text/csv"
+ATOM = "application/atom+xml"
 
 # Django's own logger for failed requests, so a 500 answered here is logged (and mailed) as Django's are.
 request_logger = logging.getLogger("django.request")

@@ -20,16 +20,18 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 
 from api.filters import (
+    CHANGE_KINDS,
     DEFAULT_LIMIT,
     DEFAULT_ORDERING,
     MAX_LIMIT,
     ORDERINGS,
     BaseFilterSet,
+    ChangeFilterSet,
     IncidentFilterSet,
     OgcIncidentFilterSet,
     StrictFilterSet,
 )
-from api.http import CSV, GEOJSON, JSON
+from api.http import ATOM, CSV, GEOJSON, JSON
 from api.serializers import (
     CasualtySerializer,
     IncidentFeatureInput,
@@ -387,6 +389,88 @@ class KindSchema(serializers.Serializer):
 
 kinds = extend_schema_view(
     get=extend_schema(summary="Incident kinds and map categories", responses={(200, JSON): KindSchema(many=True)})
+)
+
+
+class PropertyChangeSchema(serializers.Serializer):
+    name = serializers.CharField(help_text="The property's name, as the incident's Feature has it.")
+    old = described_field({"nullable": True}, help_text="The value before, as the API shows it.")
+    new = described_field({"nullable": True}, help_text="The value after.")
+
+
+class ChangeSchema(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The change's own id (its history row).")
+    incident = serializers.IntegerField()
+    title = serializers.CharField(help_text="The incident's title as of this change.")
+    change = serializers.ChoiceField(
+        choices=CHANGE_KINDS,
+        help_text="published: first made public; updated: public properties changed; retracted: withdrawn by its "
+        "source; restored: published again after a retraction.",
+    )
+    changed_at = serializers.DateTimeField()
+    properties = PropertyChangeSchema(many=True, help_text="What changed, old → new (none when first published).")
+    by = serializers.CharField(help_text="'editor', 'import #12' or 'ACLED sync #123': never an account.")
+    job = serializers.IntegerField(allow_null=True, help_text="The import or sync job's id, if one made it.")
+    reason = serializers.CharField(allow_null=True, help_text="An editor's reason for change, or a retraction's.")
+
+
+class ChangeListSchema(serializers.Serializer):
+    numberReturned = serializers.IntegerField()  # noqa: N815
+    links = LinkRelSchema(many=True, help_text="self, and next / prev when there are more pages.")
+    changes = ChangeSchema(many=True, help_text="Newest first.")
+
+
+class IncidentHistorySchema(serializers.Serializer):
+    incident = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=["published", "retracted"])
+    changes = ChangeSchema(many=True, help_text="Newest first.")
+
+
+changes = extend_schema_view(
+    get=extend_schema(
+        summary="Public changes to the incidents: published, updated, retracted, restored",
+        description="Newest first, paged by cursor: follow the `next` link. Drafts never appear; a change while "
+        "a draft is part of its publication. `format=atom` (or /feeds/changes.atom) answers the same as an Atom "
+        "feed.",
+        parameters=[
+            *filter_parameters(ChangeFilterSet),
+            OpenApiParameter("limit", int, default=100, description=f"Changes per page; capped at {MAX_LIMIT}."),
+            OpenApiParameter("cursor", str, description="Opaque; follow the `next` and `prev` links."),
+            OpenApiParameter("format", str, enum=["json", "atom"], default="json"),
+        ],
+        responses={(200, JSON): ChangeListSchema, (200, ATOM): OpenApiTypes.STR, **NOT_MODIFIED, **BAD_REQUEST},
+    )
+)
+incident_history = extend_schema_view(
+    get=extend_schema(
+        summary="What changed in one incident, when and why",
+        description="For published and retracted incidents (drafts are 404), newest first.",
+        parameters=[OpenApiParameter("pk", int, OpenApiParameter.PATH)],
+        responses={(200, JSON): IncidentHistorySchema, **NOT_MODIFIED, **NOT_FOUND},
+    )
+)
+
+
+class DatasetStatusSchema(serializers.Serializer):
+    dataset = serializers.CharField(help_text="As incidents' `dataset` property: acled, ucdp-ged, …")
+    label = serializers.CharField()
+    incidents = serializers.IntegerField(help_text="Published incidents from it.")
+    events_to = serializers.DateField(allow_null=True, help_text="The newest published incident's date.")
+    synced_at = serializers.DateTimeField(allow_null=True, help_text="The end of its sync's last successful run.")
+    sync_failing = serializers.BooleanField(help_text="Whether its sync's last run failed.")
+    imported_at = serializers.DateTimeField(allow_null=True, help_text="The end of its last finished import job.")
+    version = serializers.CharField(allow_null=True, help_text="The dataset's version its sync last read.")
+
+
+class SourcesStatusSchema(serializers.Serializer):
+    datasets = DatasetStatusSchema(many=True)
+
+
+sources_status = extend_schema_view(
+    get=extend_schema(
+        summary="How fresh each dataset is: newest event, last sync and import, version",
+        responses={(200, JSON): SourcesStatusSchema, **NOT_MODIFIED},
+    )
 )
 
 

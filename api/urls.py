@@ -9,7 +9,9 @@ from rest_framework.routers import SimpleRouter
 from api import ogc
 from api.analytics import BeforeAfterView, DeterrenceView, EscalationView, ResponseLagsView, SurgesView
 from api.bases import BaseCollectionView
+from api.changes import ChangeListView, IncidentHistoryView
 from api.deployments import DeploymentViewSet
+from api.freshness import SourceStatusView
 from api.http import no_such_endpoint
 from api.imports import ImportJobViewSet
 from api.incidents import IncidentViewSet
@@ -36,6 +38,9 @@ v1 = [
     path("analytics/escalation/", EscalationView.as_view(), name="analytics-escalation"),
     path("analytics/surges/", SurgesView.as_view(), name="analytics-surges"),
     path("links/suggestions/", SuggestionListView.as_view(), name="link-suggestions"),
+    path("changes/", ChangeListView.as_view(), name="changes"),
+    path("sources/status/", SourceStatusView.as_view(), name="sources-status"),
+    re_path(r"^incidents/(?P<pk>[0-9]{1,18})/history/$", IncidentHistoryView.as_view(), name="incident-history"),
     path("", include(router.urls)),
 ]
 
@@ -55,6 +60,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start-up script as a file, so the CSP needs no inline-script exception.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    path("feeds/changes.atom", ChangeListView.as_view(atom=True), name="changes-feed"),
     path("ogc", ogc.LandingAliasView.as_view()),  # GDAL and QGIS take the root URL without its slash
     path("ogc/", include(ogc_paths)),
     # Last: whatever else is under /api/ or /ogc/. API paths end in a slash, so CommonMiddleware still
