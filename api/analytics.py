@@ -1,4 +1,5 @@
-"""Cycle analytics under /api/v1/analytics/: deterrence, response lags, before and after, escalation, surges.
+"""Cycle analytics under /api/v1/analytics/: deterrence, response lags, before and after, escalation, surges, and
+the space-time table.
 
 The figures are computed by events.cycles.analytics; these views read and check the parameters (the incident
 filters and each endpoint's own), answer from the cache while the data are unchanged, and describe the bodies for
@@ -7,19 +8,30 @@ the OpenAPI schema.
 
 from __future__ import annotations
 
+from django import forms
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from api import schema
-from api.filters import INCIDENT_FILTER_NAMES, MAX_ID, QueryReader, read_incident_filters
+from api.filters import (
+    INCIDENT_FILTER_NAMES,
+    MAX_ID,
+    NumberField,
+    QueryReader,
+    WholeNumberField,
+    read_incident_filters,
+)
 from api.http import JSON, ApiView
 from events.cycles import analytics
 from events.models import Incident, Kind
 
 MAX_DAYS = 365  # a year either side: beyond it "before and after" no longer says anything about the incident
 MAX_WINDOW = 365
+MAX_KM = 500  # `within_km` and the space-time table's distances: farther, "near" no longer means anything
+MAX_EDGES = 8
+MAX_PERMUTATIONS = 999
 
 
 class AnalyticsView(ApiView):
@@ -73,6 +85,27 @@ class AnalyticsView(ApiView):
         value = reader.integer(name, minimum=1, maximum=maximum)
         return default if value is None else value
 
+    @staticmethod
+    def read_within_km(reader: QueryReader) -> dict:
+        """`within_km`, for the measures that take it: absent, the answer is the one without a radius."""
+        return {"within_km": reader.parse("within_km", NumberField(above=0, maximum=MAX_KM))}
+
+
+class EdgesField:
+    """Band edges: increasing values, comma-separated, at most MAX_EDGES, each as `each` parses it."""
+
+    def __init__(self, each):
+        self.each = each
+
+    def parse(self, value: str) -> tuple:
+        parts = value.split(",")
+        if len(parts) > MAX_EDGES:
+            raise forms.ValidationError(f"At most {MAX_EDGES} edges.")
+        edges = tuple(self.each.parse(part.strip()) for part in parts)
+        if any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
+            raise forms.ValidationError("Give increasing edges, comma-separated.")
+        return edges
+
 
 FIGURE_FIELDS = {
     "n": serializers.IntegerField(help_text="How many observations the figure rests on."),
@@ -84,6 +117,20 @@ FIGURE_FIELDS = {
     "value": serializers.FloatField(allow_null=True),
     "low": serializers.FloatField(allow_null=True, help_text="95% interval; null: insufficient data or unbounded."),
     "high": serializers.FloatField(allow_null=True, help_text="95% interval; null: insufficient data or unbounded."),
+}
+
+
+WITHIN_KM = OpenApiParameter(
+    "within_km",
+    float,
+    description=f"Only attacks within this many km (great-circle, more than 0, at most {MAX_KM}) count; incidents "
+    "without a point are then left out and counted in `unplaced`. Absent: the answer without a radius.",
+)
+RADIUS_FIELDS = {
+    "within_km": serializers.FloatField(required=False, help_text="The radius asked for (only with within_km)."),
+    "unplaced": serializers.IntegerField(
+        required=False, help_text="Incidents left out for having no point (only with within_km)."
+    ),
 }
 
 
@@ -139,6 +186,8 @@ class DeterrenceKindSchema(serializers.Serializer):
 class DeterrenceSchema(serializers.Serializer):
     censored_at = serializers.DateField(allow_null=True, help_text="The data's last date.")
     unaimed = serializers.IntegerField(help_text="Actions left out for naming no target or no actor.")
+    within_km = RADIUS_FIELDS["within_km"]
+    unplaced = RADIUS_FIELDS["unplaced"]
     summary = DeterrenceKindSchema(many=True)
     windows = DeterrenceWindowSchema(many=True)
 
@@ -204,6 +253,8 @@ class ResponseLagsSchema(serializers.Serializer):
     window = serializers.IntegerField()
     bin_days = serializers.IntegerField()
     pairs_total = serializers.IntegerField()
+    within_km = RADIUS_FIELDS["within_km"]
+    unplaced = RADIUS_FIELDS["unplaced"]
     truncated = serializers.BooleanField(
         help_text=f"Whether pairs beyond the {analytics.MAX_PAIRS} largest were left out."
     )
@@ -222,6 +273,8 @@ class BeforeAfterSchema(serializers.Serializer):
     incident = serializers.IntegerField()
     occurred_on = serializers.DateField()
     days = serializers.IntegerField()
+    within_km = RADIUS_FIELDS["within_km"]
+    unplaced = RADIUS_FIELDS["unplaced"]
     attacking_sides = side_field("AnalyticsActingSide", many=True)
     targeted_sides = side_field("AnalyticsTargetedSide", many=True)
     before = inline_serializer("AnalyticsWindowBefore", WINDOW_FIELDS)
@@ -313,12 +366,17 @@ def analytics_schema(summary: str, description: str, body, parameters=()) -> cal
     f"median days and the share of windows that held 7, 14 and 30 days (below {analytics.MIN_WINDOWS} windows: "
     "insufficient data).",
     DeterrenceSchema,
+    [WITHIN_KM],
 )
 class DeterrenceView(AnalyticsView):
     endpoint = "deterrence"
+    own_parameters = {"within_km"}
 
-    def compute(self, selected, filters):
-        return analytics.deterrence(selected)
+    def read(self, reader):
+        return self.read_within_km(reader)
+
+    def compute(self, selected, filters, within_km):
+        return analytics.deterrence(selected, within_km=within_km)
 
 
 @analytics_schema(
@@ -333,18 +391,22 @@ class DeterrenceView(AnalyticsView):
             int,
             default=analytics.DEFAULT_WINDOW,
             description=f"Days, 1 to {MAX_WINDOW}: histogram and baseline.",
-        )
+        ),
+        WITHIN_KM,
     ],
 )
 class ResponseLagsView(AnalyticsView):
     endpoint = "response-lags"
-    own_parameters = {"window"}
+    own_parameters = {"window", "within_km"}
 
     def read(self, reader):
-        return {"window": self.read_days(reader, "window", analytics.DEFAULT_WINDOW, MAX_WINDOW)}
+        return {
+            "window": self.read_days(reader, "window", analytics.DEFAULT_WINDOW, MAX_WINDOW),
+            **self.read_within_km(reader),
+        }
 
-    def compute(self, selected, filters, window):
-        return analytics.response_lags(selected, window=window)
+    def compute(self, selected, filters, window, within_km):
+        return analytics.response_lags(selected, window=window, within_km=within_km)
 
 
 @analytics_schema(
@@ -354,17 +416,23 @@ class ResponseLagsView(AnalyticsView):
     f"{analytics.MIN_BEFORE_AFTER} attacks in all: insufficient data), and a warning when the window before "
     "was a spike.",
     BeforeAfterSchema,
-    [INCIDENT, OpenApiParameter("days", int, default=14, description=f"1 to {MAX_DAYS}.")],
+    [INCIDENT, OpenApiParameter("days", int, default=14, description=f"1 to {MAX_DAYS}."), WITHIN_KM],
 )
 class BeforeAfterView(AnalyticsView):
     endpoint = "before-after"
-    own_parameters = {"incident", "days"}
+    own_parameters = {"incident", "days", "within_km"}
 
     def read(self, reader):
-        return {"incident": self.read_incident(reader), "days": self.read_days(reader, "days", 14, MAX_DAYS)}
+        return {
+            "incident": self.read_incident(reader),
+            "days": self.read_days(reader, "days", 14, MAX_DAYS),
+            **self.read_within_km(reader),
+        }
 
-    def compute(self, selected, filters, incident, days):
-        return analytics.before_after(incident, selected, days=days, chose_kinds=bool(filters.kinds))
+    def compute(self, selected, filters, incident, days, within_km):
+        return analytics.before_after(
+            incident, selected, days=days, chose_kinds=bool(filters.kinds), within_km=within_km
+        )
 
 
 @analytics_schema(
@@ -403,3 +471,103 @@ class SurgesView(AnalyticsView):
 
     def compute(self, selected, filters, scope):
         return analytics.surges_answer(selected, scope=scope, chose_kinds=bool(filters.kinds))
+
+
+class SpaceTimeCellSchema(serializers.Serializer):
+    km_from = serializers.FloatField(help_text="Exclusive, but for the first band, which starts at 0 inclusive.")
+    km_to = serializers.FloatField(help_text="Inclusive.")
+    days_from = serializers.IntegerField(help_text="Inclusive: the first band starts the day after the act.")
+    days_to = serializers.IntegerField(help_text="Inclusive.")
+    observed = serializers.IntegerField(help_text="Pairs (act, later attack) this far apart in space and in days.")
+    expected = serializers.FloatField(help_text="Their mean over the permutations of the dates.")
+    expected_low = serializers.FloatField(help_text="2.5th percentile of the permutations' counts.")
+    expected_high = serializers.FloatField(help_text="97.5th percentile of the permutations' counts.")
+    status = serializers.CharField(
+        help_text=f"'ok'; 'insufficient data' below {analytics.stats.MIN_CELL} observed + expected."
+    )
+    ratio = serializers.FloatField(allow_null=True, help_text="Observed over expected.")
+    p_value = serializers.FloatField(
+        allow_null=True, help_text="(1 + permutations counting at least the observed) / (1 + permutations)."
+    )
+
+
+class SpaceTimeSchema(serializers.Serializer):
+    first = side_field("AnalyticsSpaceTimeFirst", help_text="The side whose acts open the pairs.")
+    answering = side_field("AnalyticsSpaceTimeAnswering", help_text="The side whose attacks close them.")
+    n_first = serializers.IntegerField(help_text="Acts of the first side on the answering side, with a point.")
+    n_answering = serializers.IntegerField(help_text="Attacks of the answering side on the first, with a point.")
+    unplaced = serializers.IntegerField(help_text="Events of both sets left out for having no point.")
+    min_events = serializers.IntegerField(help_text="Below this many acts or attacks: insufficient data.")
+    permutations = serializers.IntegerField()
+    km = serializers.ListField(child=serializers.FloatField(), help_text="The distance bands' edges.")
+    days = serializers.ListField(child=serializers.IntegerField(), help_text="The day bands' edges.")
+    status = serializers.CharField(help_text="'ok', or 'insufficient data'.")
+    seed = serializers.IntegerField(allow_null=True, help_text="The permutations' seed, drawn from the data.")
+    reading = serializers.CharField(help_text="The strongest cell at p < 0.05, in a line.")
+    cells = SpaceTimeCellSchema(many=True, help_text="One per (km band, day band), km bands first.")
+
+
+def edges_parameter(name: str, unit: str, default: tuple, maximum: int) -> OpenApiParameter:
+    return OpenApiParameter(
+        name,
+        str,
+        default=",".join(map(str, default)),
+        description=f"Increasing band edges in {unit}, comma-separated, at most {MAX_EDGES}, each at most {maximum}.",
+    )
+
+
+@analytics_schema(
+    "The space-time table: acts and attacks close in space and time (Knox test)",
+    "Pairs of an act by `first` on `answering` and a later attack by `answering` on `first`, counted per band of "
+    "distance and of days (same-day pairs never), against the mean of the same count with the dates shuffled "
+    "among all the events (places and who acted stay), with the ratio and a permutation p per cell "
+    f"(below {analytics.stats.MIN_SPACETIME} acts or attacks with a point: insufficient data). The filters "
+    "choose the events of both sets; without `kind`, attacks, strikes and shows of force.",
+    SpaceTimeSchema,
+    [
+        OpenApiParameter("first", str, required=True, description="A side key, as response-lags names them."),
+        OpenApiParameter("answering", str, required=True, description="Another side key."),
+        edges_parameter("km", "km", analytics.spacetime.KM_EDGES, MAX_KM),
+        edges_parameter("days", "days", analytics.spacetime.DAY_EDGES, MAX_WINDOW),
+        OpenApiParameter(
+            "permutations",
+            int,
+            default=analytics.spacetime.PERMUTATIONS,
+            description=f"1 to {MAX_PERMUTATIONS}.",
+        ),
+    ],
+)
+class SpaceTimeView(AnalyticsView):
+    endpoint = "space-time"
+    own_parameters = {"first", "answering", "km", "days", "permutations"}
+
+    def read(self, reader):
+        first, answering = self.read_side(reader, "first"), self.read_side(reader, "answering")
+        if first and first == answering:
+            reader.error("answering", "Give a side other than `first`.")
+        table = analytics.spacetime
+        km = reader.parse("km", EdgesField(NumberField(above=0, maximum=MAX_KM)))
+        days = reader.parse("days", EdgesField(WholeNumberField(minimum=1, maximum=MAX_WINDOW)))
+        permutations = reader.integer("permutations", minimum=1, maximum=MAX_PERMUTATIONS)
+        return {
+            "first": first,
+            "answering": answering,
+            "km_edges": km or table.KM_EDGES,
+            "day_edges": days or table.DAY_EDGES,
+            "permutations": permutations or table.PERMUTATIONS,
+        }
+
+    @staticmethod
+    def read_side(reader: QueryReader, name: str) -> str | None:
+        key = reader.one(name)
+        if key is None:
+            if not reader.has_error(name):
+                reader.error(name, "Required: a side's key, as /api/v1/analytics/response-lags/ names them.")
+            return None
+        if key not in analytics.side_labels([key]):
+            reader.error(name, f"No side or actor has the key {key!r}.")
+            return None
+        return key
+
+    def compute(self, selected, filters, **options):
+        return analytics.space_time(selected, chose_kinds=bool(filters.kinds), **options)

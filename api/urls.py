@@ -7,7 +7,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import SimpleRouter
 
 from api import ogc
-from api.analytics import BeforeAfterView, DeterrenceView, EscalationView, ResponseLagsView, SurgesView
+from api.analytics import (
+    BeforeAfterView,
+    DeterrenceView,
+    EscalationView,
+    ResponseLagsView,
+    SpaceTimeView,
+    SurgesView,
+)
 from api.bases import BaseCollectionView
 from api.changes import ChangeListView, IncidentHistoryView
 from api.deployments import DeploymentViewSet
@@ -37,6 +44,7 @@ v1 = [
     path("analytics/before-after/", BeforeAfterView.as_view(), name="analytics-before-after"),
     path("analytics/escalation/", EscalationView.as_view(), name="analytics-escalation"),
     path("analytics/surges/", SurgesView.as_view(), name="analytics-surges"),
+    path("analytics/space-time/", SpaceTimeView.as_view(), name="analytics-space-time"),
     path("links/suggestions/", SuggestionListView.as_view(), name="link-suggestions"),
     path("changes/", ChangeListView.as_view(), name="changes"),
     path("sources/status/", SourceStatusView.as_view(), name="sources-status"),

@@ -130,6 +130,51 @@ def generate(
     return Planted(incidents, lag_scale, days, answers)
 
 
+def near_repeats(
+    seed: int,
+    *,
+    acts: int = 400,
+    attacks: int = 2000,
+    days: int = 480,
+    answered: float = 0.5,
+    within_km: float = 5.0,
+    within_days: int = 3,
+    region_km: float = 100.0,
+    origin: tuple[float, float] = (44.0, 33.0),
+) -> Planted:
+    """A dense space-time file with a planted answer: side A's acts and side B's attacks (air strikes and rocket
+    attacks, as KINDS says) scattered over a square of `region_km` around `origin` and over `days`, and `answered`
+    of A's acts answered by a B attack within `within_km` (uniform over the disc) and 1 to `within_days` days
+    later (uniform). Every other attack is independent of everything. With answered=0, independent streams."""
+    rng = random.Random(seed)
+    km_per_degree = 111.195
+    scale_lon = km_per_degree * math.cos(math.radians(origin[1]))
+
+    def place() -> tuple[float, float]:
+        x, y = rng.uniform(0, region_km), rng.uniform(0, region_km)
+        return origin[0] + x / scale_lon, origin[1] + y / km_per_degree
+
+    incidents = []
+    for k in range(acts):
+        lon, lat = place()
+        incidents.append(PlantedIncident(f"a{k}", rng.randrange(days), "a", lon, lat, 0))
+    answers = 0
+    for act in list(incidents):
+        if rng.random() >= answered or act.day + within_days >= days:
+            continue
+        r, angle = within_km * math.sqrt(rng.random()), rng.uniform(0, 2 * math.pi)
+        lon = act.lon + r * math.cos(angle) / (km_per_degree * math.cos(math.radians(act.lat)))
+        lat = act.lat + r * math.sin(angle) / km_per_degree
+        day = act.day + rng.randint(1, within_days)
+        incidents.append(PlantedIncident(f"b{answers}", day, "b", lon, lat, 0, parent=act.key))
+        answers += 1
+    for k in range(answers, attacks):
+        lon, lat = place()
+        incidents.append(PlantedIncident(f"b{k}", rng.randrange(days), "b", lon, lat, 0))
+    incidents.sort(key=lambda i: (i.day, i.key))
+    return Planted(incidents, lag_scale=within_days / 2, days=days, answers=answered > 0)
+
+
 def load(planted: Planted, *, dataset: str = DATASET) -> dict[str, int]:
     """Write the planted incidents into the current database, published, each side's attackers and targets
     an actor of a Side "planted-<x>", under `dataset` (several generations can sit side by side); returns

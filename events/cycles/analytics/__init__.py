@@ -16,11 +16,13 @@ from collections.abc import Callable
 
 from ops import cache
 
+from . import spacetime, stats
 from .before_after import SPIKE_FACTOR, SPIKE_MIN_COUNT, before_after
 from .deterrence import deterrence, deterrence_windows
 from .escalation import LEVELS, escalation, severity
 from .queries import fetch, first_date, last_date, published, side_labels
 from .response_lags import DEFAULT_WINDOW, MAX_PAIRS, response_lags
+from .spacetime import space_time
 from .stats import (
     HELD_DAYS,
     INSUFFICIENT,
@@ -114,6 +116,9 @@ __all__ = [
     "rate_ratio",
     "response_lags",
     "severity",
+    "space_time",
+    "spacetime",
+    "stats",
     "side_labels",
     "surge_dicts",
     "surges",

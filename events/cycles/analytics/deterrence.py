@@ -55,22 +55,61 @@ JOIN per_action AS p ON p.id = a.id
 ORDER BY a.occurred_on, a.id
 """
 
+# The same windows, counting only the attacks within `within_km` of the action: for each action, the first such
+# attack on one of its dyads (both overlaps: a side it targeted attacking, a side that carried it out
+# targeted). Looked up action by action: the box around the action is answered by the location's GiST index,
+# and its sides tell little apart in dense data (two sides, every row the same dyad). The box's half-width in
+# longitude is taken at the circle's most poleward latitude, so that it holds the whole circle.
+NEAR_DETERRENCE_SQL = """
+WITH actions AS MATERIALIZED ({actions})
+SELECT a.id, a.kind, a.occurred_on, n.id, n.occurred_on,
+       coalesce(n.occurred_on, %s::date) - a.occurred_on AS days, n.id IS NULL AS censored
+FROM actions AS a
+LEFT JOIN LATERAL (
+    SELECT b.id, b.occurred_on FROM events_incident AS b
+    WHERE b.status = 'published' AND b.kind = ANY (%s) AND b.occurred_on > a.occurred_on
+      AND b.attacking_sides && a.targeted_sides AND b.targeted_sides && a.attacking_sides
+      AND b.location && ST_Expand(
+          a.location,
+          %s / (111.195 * greatest(cos(radians(least(abs(ST_Y(a.location)) + %s / 111.195, 89.9))), 0.001)),
+          %s / 111.195
+      )
+      AND ST_DistanceSphere(a.location, b.location) <= %s * 1000
+    ORDER BY b.occurred_on, b.id
+    LIMIT 1
+) AS n ON true
+WHERE a.location IS NOT NULL AND a.targeted_sides <> '{{}}' AND a.attacking_sides <> '{{}}'
+ORDER BY a.occurred_on, a.id
+"""
 
-def deterrence_windows(selected: QuerySet, *, until: dt.date | None = None) -> tuple[list[dict], int]:
+
+def deterrence_windows(
+    selected: QuerySet, *, until: dt.date | None = None, within_km: float | None = None
+) -> tuple[list[dict], int, int]:
     """One window per deterrent action among `selected` (strikes and shows of force, published), and how many
     actions were left out for naming no target or no actor (aimed at no one, nothing can answer them).
 
     `days` counts from the action to the next attack by a side it targeted on a side that carried it out
     (strictly later: dates are days, so a same-day attack may have come first). A window with no such attack
     is censored at the data's last date.
+
+    With `within_km`, only the attacks within that great-circle distance of the action end its window, and the
+    actions without a point are left out: the third number counts them (0 without `within_km`).
     """
     actions = selected.filter(status=Incident.Status.PUBLISHED, kind__in=Kind.deterrent())
     until = until or last_date()
     if until is None:
-        return [], 0
-    sql, params = compiled(actions, "id", "kind", "occurred_on", "attacking_sides", "targeted_sides")
-    rows = fetch(DETERRENCE_SQL.format(actions=sql), [*params, Category.ATTACK.kinds, until])
+        return [], 0, 0
+    placed = () if within_km is None else ("location",)
+    sql, params = compiled(actions, "id", "kind", "occurred_on", "attacking_sides", "targeted_sides", *placed)
     unaimed = actions.filter(Q(targeted_sides=[]) | Q(attacking_sides=[])).count()
+    unplaced = 0
+    if within_km is None:
+        rows = fetch(DETERRENCE_SQL.format(actions=sql), [*params, Category.ATTACK.kinds, until])
+    else:
+        near = [within_km] * 4
+        rows = fetch(NEAR_DETERRENCE_SQL.format(actions=sql), [*params, until, Category.ATTACK.kinds, *near])
+        unplaced = actions.filter(location__isnull=True).exclude(Q(targeted_sides=[]) | Q(attacking_sides=[])).count()
     windows = [
         {
             "incident": row[0],
@@ -83,20 +122,22 @@ def deterrence_windows(selected: QuerySet, *, until: dt.date | None = None) -> t
         }
         for row in rows
     ]
-    return windows, unaimed
+    return windows, unaimed, unplaced
 
 
-def deterrence(selected: QuerySet) -> dict:
-    windows, unaimed = deterrence_windows(selected)
+def deterrence(selected: QuerySet, *, within_km: float | None = None) -> dict:
+    windows, unaimed, unplaced = deterrence_windows(selected, within_km=within_km)
     kinds = []
     for kind in Kind.deterrent():
         mine = [w for w in windows if w["kind"] == kind]
         if mine:
             summary = kaplan_meier([w["days"] for w in mine], [not w["censored"] for w in mine])
             kinds.append({"kind": kind, "kind_label": Kind(kind).label, **summary})
+    radius = {} if within_km is None else {"within_km": within_km, "unplaced": unplaced}
     return {
         "censored_at": (last_date() or dt.date.today()).isoformat() if windows else None,
         "unaimed": unaimed,
+        **radius,
         "summary": kinds,
         "windows": windows,
     }

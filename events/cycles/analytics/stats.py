@@ -4,12 +4,13 @@ and an interval; below the documented n (the MIN_* constants, docs/analytics.md)
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from lifelines import KaplanMeierFitter
 from lifelines.utils import median_survival_times
 from scipy import stats
+from scipy.spatial import cKDTree
 
 # Below these, a figure is "insufficient data".
 MIN_WINDOWS = 5  # deterrence windows of one kind of action, for its Kaplan-Meier median and shares
@@ -143,9 +144,31 @@ def nearest_prior_lags(priors: np.ndarray, answers: np.ndarray) -> np.ndarray:
     return lags
 
 
-def chance_baseline(priors: np.ndarray, answers: np.ndarray, *, window: int, bin_days: int) -> dict:
+def near_prior_lags(answer_of: np.ndarray, prior_of: np.ndarray, n_answers: int) -> Callable:
+    """nearest_prior_lags among neighbours only: the pairs (answer_of[k], prior_of[k]), as pairs_within finds
+    them, are the priors near each answer; the function returned takes the priors' and the answers' days (in
+    the same order as the points were) and gives each answer the days since its latest near prior."""
+    order = np.argsort(answer_of, kind="stable")
+    answer_of, prior_of = answer_of[order], prior_of[order]
+    starts = np.flatnonzero(np.r_[True, answer_of[1:] != answer_of[:-1]]) if len(answer_of) else answer_of
+
+    def lags(priors: np.ndarray, answers: np.ndarray) -> np.ndarray:
+        out = np.full(n_answers, np.inf)
+        if len(answer_of):
+            lag = (answers[answer_of] - priors[prior_of]).astype(float)
+            lag[lag < 1] = np.inf
+            out[answer_of[starts]] = np.minimum.reduceat(lag, starts)
+        return out
+
+    return lags
+
+
+def chance_baseline(
+    priors: np.ndarray, answers: np.ndarray, *, window: int, bin_days: int, lags_of: Callable = nearest_prior_lags
+) -> dict:
     """What the pairing gives with the dates shuffled: the pair's dates are permuted between its priors and
-    its answers (who acted stays; when is drawn from the same dates), PERMUTATIONS times.
+    its answers (who acted, and where, stays; when is drawn from the same dates), PERMUTATIONS times.
+    `lags_of(priors, answers)` pairs them: nearest_prior_lags, or near_prior_lags for the neighbours only.
 
     The statistic is the mean days from each answer to the latest prior before it, capped at window + 1 (no
     prior within the window). Answers that follow priors more closely than chance give a small p; p < 0.05
@@ -168,14 +191,14 @@ def chance_baseline(priors: np.ndarray, answers: np.ndarray, *, window: int, bin
     def statistic(lags: np.ndarray) -> float:
         return float(np.minimum(lags, cap).mean())
 
-    observed_lags = nearest_prior_lags(priors, answers)
+    observed_lags = lags_of(priors, answers)
     observed = statistic(observed_lags)
     pooled = np.concatenate([priors, answers])
     shuffled_stats, shuffled_bins, shuffled_within = [], [], []
     for _ in range(PERMUTATIONS):
         order = rng.permutation(len(pooled))
         fake_priors, fake_answers = pooled[order[:n_priors]], pooled[order[n_priors:]]
-        lags = nearest_prior_lags(fake_priors, fake_answers)
+        lags = lags_of(fake_priors, fake_answers)
         shuffled_stats.append(statistic(lags))
         within = lags[lags <= window]
         shuffled_within.append(within)
@@ -237,3 +260,99 @@ def exact_proportion_ci(successes: int, trials: int) -> tuple[float, float]:
     low = 0.0 if successes == 0 else float(stats.beta.ppf(alpha / 2, successes, trials - successes + 1))
     high = 1.0 if successes == trials else float(stats.beta.ppf(1 - alpha / 2, successes + 1, trials - successes))
     return low, high
+
+
+# Distances: great-circle, on the sphere PostGIS' ST_DistanceSphere uses (the WGS 84 mean radius), so that a
+# pair's distance here is the suggestions' distance_km.
+EARTH_KM = 6371.0088
+
+
+def sphere_points(lon_lat: np.ndarray) -> np.ndarray:
+    """(n, 2) longitudes and latitudes in degrees as (n, 3) points on the sphere, in km: their straight-line
+    (chord) distance grows with the great-circle one, so a k-d tree finds the pairs within a great-circle
+    distance exactly."""
+    lon, lat = np.radians(lon_lat[:, 0]), np.radians(lon_lat[:, 1])
+    return EARTH_KM * np.column_stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
+
+
+def pairs_within(a: np.ndarray, b: np.ndarray, km: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every (i, j) with a[i] and b[j] (sphere_points) at most `km` apart along the sphere, and that distance."""
+    if not len(a) or not len(b):
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, np.zeros(0)
+    chord = 2 * EARTH_KM * math.sin(min(km, math.pi * EARTH_KM) / (2 * EARTH_KM))
+    found = cKDTree(a).sparse_distance_matrix(cKDTree(b), chord * (1 + 1e-9), output_type="ndarray")
+    distance = 2 * EARTH_KM * np.arcsin(np.minimum(found["v"] / (2 * EARTH_KM), 1.0))
+    keep = distance <= km
+    return found["i"][keep].astype(np.int64), found["j"][keep].astype(np.int64), distance[keep]
+
+
+# The space-time table (Knox's test, as Ratcliffe's Near Repeat Calculator runs it; docs/analytics.md)
+MIN_SPACETIME = 20  # acts, and attacks, with a point: below either, the table is "insufficient data"
+MIN_CELL = 5  # observed + expected in a cell: below it, its ratio and p say nothing and are left out
+
+
+def knox_cells(
+    days: np.ndarray,
+    act: np.ndarray,
+    attack: np.ndarray,
+    km: np.ndarray,
+    km_edges: Sequence[float],
+    day_edges: Sequence[int],
+    *,
+    permutations: int,
+    seed: int,
+) -> dict:
+    """The space-time table on arrays: `days` the day numbers of every event of both sets; (act[k], attack[k])
+    the pairs of an act and an attack (indexes into `days`) at most km_edges[-1] apart, `km[k]` apart.
+
+    Per cell (km band, day band): `observed`, the pairs whose attack came days_from < d <= days_to days after the
+    act (the first band from 1: same-day pairs are never counted) and lie km_from < km <= km_to apart (the
+    first band from 0); `expected`, its mean over `permutations` shuffles of the dates among all the events
+    (places, and who acted, stay: Knox's Monte Carlo), with the middle 95% of the shuffled counts; and
+    p = (1 + shuffles counting at least as many) / (1 + permutations). Places never move, so the pairs within
+    the largest distance are found once and every shuffle only looks their days up again: O(pairs) each.
+    """
+    km_edges, day_edges = np.asarray(km_edges, dtype=float), np.asarray(day_edges, dtype=np.int64)
+    n_km, n_days, last = len(km_edges), len(day_edges), int(day_edges[-1])
+    km_band = np.searchsorted(km_edges, km, side="left").astype(np.int64) * (n_days + 1)
+    # Day difference -> day band, differences out of every band to n_days (a column dropped at the end).
+    band_of = np.full(last + 2, n_days, dtype=np.int64)
+    band_of[1 : last + 1] = np.searchsorted(day_edges, np.arange(1, last + 1), side="left")
+    act, attack = np.asarray(act, dtype=np.int64), np.asarray(attack, dtype=np.int64)
+
+    def count(dates: np.ndarray) -> np.ndarray:
+        lag = np.clip(dates[attack] - dates[act], 0, last + 1)
+        cells = np.bincount(km_band + band_of[lag], minlength=n_km * (n_days + 1))
+        return cells.reshape(n_km, n_days + 1)[:, :n_days]
+
+    days = np.asarray(days, dtype=np.int64)
+    observed = count(days)
+    rng = np.random.default_rng(seed)
+    shuffled = np.empty((permutations, n_km, n_days), dtype=np.int64)
+    for p in range(permutations):
+        shuffled[p] = count(days[rng.permutation(len(days))])
+    expected = shuffled.mean(axis=0)
+    low, high = np.percentile(shuffled, [2.5, 97.5], axis=0)
+    p_value = (1 + (shuffled >= observed).sum(axis=0)) / (1 + permutations)
+    cells = []
+    for k in range(n_km):
+        for d in range(n_days):
+            obs, exp = int(observed[k, d]), float(expected[k, d])
+            enough = obs + exp >= MIN_CELL
+            cells.append(
+                {
+                    "km_from": 0.0 if k == 0 else float(km_edges[k - 1]),
+                    "km_to": float(km_edges[k]),
+                    "days_from": 1 if d == 0 else int(day_edges[d - 1]) + 1,
+                    "days_to": int(day_edges[d]),
+                    "observed": obs,
+                    "expected": round(exp, 3),
+                    "expected_low": round(float(low[k, d]), 3),
+                    "expected_high": round(float(high[k, d]), 3),
+                    "status": OK if enough else INSUFFICIENT,
+                    "ratio": round(obs / exp, 3) if enough and exp > 0 else None,
+                    "p_value": round(float(p_value[k, d]), 4) if enough else None,
+                }
+            )
+    return {"cells": cells, "observed": observed, "shuffled": shuffled}
