@@ -619,3 +619,213 @@ def test_the_timeline_zooms_to_the_range_over_an_overview_of_the_whole_span(dash
     dashboard.settle()
     assert page.evaluate(TIMELINE_BOXES)["start"] == "2007-01-01"
     dashboard.screenshot("dashboard-timeline-zoomed")
+
+
+@pytest.fixture
+def near_repeats(seeded):
+    """The seed, and a dense planted space-time file (bench/planted.py): 1,200 strikes and IEDs in a 100 km square
+    over 240 days, half the strikes answered by an IED within 5 km and 3 days. So dense that nearly every
+    strike's window closes the next day, somewhere in the square."""
+    from bench import planted
+
+    generated = planted.near_repeats(seed=5, acts=200, attacks=1000, days=240)
+    planted.load(generated)
+    return generated
+
+
+DENSE = f"/?view=analytics&start={dt.date(2022, 1, 1)}"
+
+
+def analytics_requests(dashboard: Page) -> dict[str, list[dict[str, list[str]]]]:
+    """The Analytics panels' requests the page makes, by endpoint, from now on: their query strings."""
+    seen: dict[str, list[dict[str, list[str]]]] = {}
+
+    def record(request):
+        url = urlsplit(request.url)
+        if "/api/v1/analytics/" in url.path:
+            seen.setdefault(url.path.rstrip("/").rsplit("/", 1)[-1], []).append(parse_qs(url.query))
+
+    dashboard.page.on("request", record)
+    return seen
+
+
+def wait_for_analytics(dashboard: Page):
+    dashboard.page.wait_for_function("() => document.querySelector('#analytics-body').ariaBusy === 'false'")
+    dashboard.settle()
+
+
+def test_the_radius_drives_every_panel_and_the_url_and_degenerate_figures_propose_one(dashboard, near_repeats):
+    requests = analytics_requests(dashboard)
+    open_analytics(dashboard, DENSE)
+    page = dashboard.page
+    checkbox, km = page.get_by_label("Pair only incidents within"), page.get_by_label("Radius in km")
+    deterrence = page.locator(".analytics-block").first
+
+    # Off by default: no panel sends a radius.
+    assert not checkbox.is_checked()
+    assert km.is_disabled()
+    assert "within_km" not in dashboard.query()
+    assert all("within_km" not in query for queries in requests.values() for query in queries)
+    # Nearly every window closes the next day: the panel says so in words, and proposes a radius.
+    windows = api_json(dashboard, f"analytics/deterrence/?start={dt.date(2022, 1, 1)}")["windows"]
+    within_a_day = sum(1 for w in windows if not w["censored"] and w["days"] <= 1) / len(windows)
+    assert within_a_day > 0.9
+    assert deterrence.get_attribute("data-degenerate") == "true"
+    note = deterrence.locator(".degenerate").inner_text()
+    share = round(within_a_day * 100)
+    assert f"Degenerate figures: {share}% of the {len(windows):,} windows closed within a day" in note
+    assert "within 50 km of each other may tell more" in note
+
+    requests.clear()
+    deterrence.get_by_role("button", name="Use within 50 km").click()
+    page.wait_for_url("**within_km=50*")
+    wait_for_analytics(dashboard)
+    assert checkbox.is_checked()
+    assert km.input_value() == "50"
+    for endpoint in ("deterrence", "response-lags"):
+        assert [query["within_km"] for query in requests[endpoint]] == [["50"]], endpoint
+    assert [query["km"] for query in requests["space-time"]] == [["1,5,10,25,50"]], "the bands stop at the radius"
+    assert all("within_km" not in query for query in requests["surges"]), "surges count incidents, not pairs"
+    # Within 50 km of the strike, the next attack mostly comes later than the next day.
+    assert deterrence.get_attribute("data-degenerate") == "false"
+    assert deterrence.locator(".degenerate").count() == 0
+
+    # Typed in: 25 km, a history entry.
+    requests.clear()
+    km.fill("25")
+    km.press("Enter")
+    page.wait_for_url("**within_km=25*")
+    wait_for_analytics(dashboard)
+    assert requests["deterrence"][-1]["within_km"] == ["25"]
+    assert requests["space-time"][-1]["km"] == ["1,5,10,25"]
+
+    # The URL restores it.
+    requests.clear()
+    page.reload()
+    wait_for_analytics(dashboard)
+    assert checkbox.is_checked()
+    assert km.input_value() == "25"
+    assert requests["response-lags"][-1]["within_km"] == ["25"]
+    # Back: 50 km again; off: no radius anywhere.
+    page.go_back()
+    page.wait_for_url("**within_km=50*")
+    wait_for_analytics(dashboard)
+    assert km.input_value() == "50"
+    requests.clear()
+    checkbox.uncheck()
+    page.wait_for_function("() => !new URLSearchParams(location.search).has('within_km')")
+    wait_for_analytics(dashboard)
+    assert km.is_disabled()
+    assert all("within_km" not in query for queries in requests.values() for query in queries)
+    assert requests["space-time"][-1]["km"] == ["1,5,10,25"]
+
+
+# The label boxes of the response-lags plot, to find any that run into another.
+LAG_LABELS = """() => {
+  const plot = document.querySelector('.lag-bars').closest('svg');
+  const box = (el) => { const r = el.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+  return {
+    scale: plot.dataset.scale,
+    y: [...plot.querySelectorAll('.y-tick')].map((t) => [t.textContent, box(t)]),
+    x: [...plot.querySelectorAll('.x-tick')].map((t) => [t.textContent, box(t)]),
+    titles: [...plot.querySelectorAll('.axis-title')].map((t) => [t.textContent, box(t)]),
+  };
+}"""
+
+
+def overlap(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def test_large_counts_have_thousands_separators_a_log_axis_and_no_label_on_another(dashboard, near_repeats):
+    """At 68,420 lags in one bin (seen on a million incidents) the y labels ran into the axis title and the other
+    bins were flat: the response-lags answer is the API's, with 68,420 in its first bin."""
+    import json
+
+    def large(route):
+        response = route.fetch()
+        body = response.json()
+        for pair in body["pairs"]:
+            pair["baseline"]["observed"]["bins"][0]["count"] = 68420
+        route.fulfill(response=response, body=json.dumps(body))
+
+    dashboard.page.route("**/api/v1/analytics/response-lags/**", large)
+    open_analytics(dashboard, DENSE)
+
+    labels = dashboard.page.evaluate(LAG_LABELS)
+    assert labels["scale"] == "log", "one bin dwarfs the rest"
+    assert [text for text, _ in labels["y"]][-1] == "100,000"
+    assert all("," in text for text, _ in labels["y"] if len(text) > 3)
+    boxes = [box for _, box in labels["y"] + labels["x"] + labels["titles"]]
+    assert not [(a, b) for k, a in enumerate(boxes) for b in boxes[k + 1 :] if overlap(a, b)]
+    table = dashboard.page.locator(".plot-table").nth(1).locator("tbody tr").first.text_content()
+    assert "68,420" in table
+    dashboard.page.locator(".analytics-block").nth(1).screenshot(path=ARTIFACTS / "analytics-large-counts.png")
+
+
+def test_the_space_time_grid_marks_p_below_005_with_tooltips_and_a_table(dashboard, near_repeats):
+    requests = analytics_requests(dashboard)
+    open_analytics(dashboard, DENSE + "&within_km=25")
+    page = dashboard.page
+    block = page.locator(".analytics-space-time")
+
+    # The answer the page drew, asked again of the API: the planted pair, the radius's bands.
+    (query,) = requests["space-time"]
+    assert query["km"] == ["1,5,10,25"]
+    assert (query["first"], query["answering"]) == (["planted-a"], ["planted-b"])
+    assert block.get_attribute("data-pair") == "planted-a>planted-b"
+    answer = api_json(dashboard, f"analytics/space-time/?{urlencode(query, doseq=True)}")
+    cells = answer["cells"]
+    assert len(cells) == 4 * 5
+    # One cell per band pair, p < 0.05 marked: the planted answers (within 5 km, 1 to 3 days) among them.
+    assert block.locator(".knox-cell").count() == len(cells)
+    significant = [c for c in cells if c["status"] == "ok" and c["p_value"] < 0.05]
+    marked = block.locator(".knox-cell.is-significant")
+    assert marked.count() == len(significant) > 0
+    assert {
+        (marked.nth(k).get_attribute("data-km"), marked.nth(k).get_attribute("data-days"))
+        for k in range(marked.count())
+    } == {(f"{c['km_from']:g}-{c['km_to']:g}", f"{c['days_from']}-{c['days_to']}") for c in significant}
+    near = next(c for c in cells if c["km_to"] == 5 and c["days_from"] == 2)
+    assert near in significant
+    cell = block.locator('.knox-cell[data-km="1-5"][data-days="2-3"]')
+    ratio = cell.locator("text").text_content().removesuffix("*")
+    assert ratio.endswith("×")
+    assert abs(float(ratio.rstrip("×")) - near["ratio"]) < 0.05
+    tooltip = cell.locator("title").text_content()
+    observed, expected, p = f"{near['observed']:,}", f"{near['expected']:.1f}", f"{near['p_value']:.3f}"
+    assert (
+        tooltip
+        == f"1–5 km and 2–3 days apart: {observed} observed, {expected} expected, ratio {ratio}, p = {p} (below 0.05)."
+    )
+    # The one-line reading, and the figures as a table for screen readers.
+    assert block.locator(".reading").inner_text() == answer["reading"]
+    rows = block.locator(".plot-table tbody tr")
+    assert rows.count() == len(cells)
+    row = rows.nth(cells.index(near)).locator("th, td")
+    assert row.all_text_contents() == [
+        "1–5 km",
+        "2–3 days",
+        observed,
+        expected,
+        ratio,
+        f"{near['p_value']:.3f} (below 0.05)",
+    ]
+    # From the keyboard: the arrow keys walk the cells and the live region reads them out.
+    block.get_by_role("group", name="Space and time", exact=False).focus()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowRight")
+    assert page.locator("#analytics-body > [aria-live]").inner_text() == tooltip
+    # Another pair of sides: its own request.
+    block.get_by_label("Pair of sides for space and time").select_option("planted-b>planted-a")
+    page.wait_for_function("() => document.querySelector('.analytics-space-time').ariaBusy === 'false'")
+    assert requests["space-time"][-1]["first"] == ["planted-b"]
+
+    # The docs' screenshot: the view on the dense file, the radius set, the grid drawn.
+    block.get_by_label("Pair of sides for space and time").select_option("planted-a>planted-b")
+    page.wait_for_function("() => document.querySelector('.analytics-space-time').ariaBusy === 'false'")
+    # docs/analytics-space-time.png is this file, its colours reduced (docs/analytics.md says how).
+    page.set_viewport_size({"width": 1280, "height": 1750})
+    page.evaluate("document.activeElement.blur(); document.querySelector('#analytics-body').scrollTop = 0")
+    dashboard.settle()
+    page.locator("#analytics").screenshot(path=ARTIFACTS / "analytics-space-time.png")

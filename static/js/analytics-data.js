@@ -26,16 +26,88 @@ function figure(f) {
 /** Histogram bins: the API's `to` is inclusive, so a bin covers the days [from, to + 1). */
 const bins = (list, extra = () => ({})) => (list ?? []).map((b) => ({ lo: num(b.from), hi: num(b.to) + 1, count: num(b.count) ?? 0, ...extra(b) }));
 
+const share = (part, whole) => (whole ? part / whole : null);
+
+/** With within_km, the incidents without a point, which no distance can be measured from, left out. */
+const unplaced = (response) => num(typeof response.unplaced === "object" ? response.unplaced?.count : response.unplaced);
+
+/**
+ * The share of lags under a day. Dates are days, so a lag of 0 or 1 is as short as they can tell; where
+ * the API's bins are wider than that (3 days at the 30-day window), its first bin is the nearest it
+ * tells, and `upTo` says how many days that covers.
+ */
+function underADay(list, n) {
+  // The bins hold the lags up to the window; n counts them all (the longer ones too).
+  const total = Math.max(n, list.reduce((sum, b) => sum + b.count, 0));
+  if (!list.length || !total) return { share: null, n: total, upTo: 1 };
+  const upTo = Math.max(1, list[0].hi - 1);
+  const count = list.filter((b) => b.hi - 1 <= upTo).reduce((sum, b) => sum + b.count, 0);
+  return { share: count / total, n: total, upTo };
+}
+
+/** Degenerate: more than this share of the windows close, or of the lags fall, within a day. */
+export const DEGENERATE_SHARE = 0.9;
+// Below this many windows or lags a share says little either way.
+const DEGENERATE_MIN_N = 10;
+
+/** Whether a {share, n} says the figures are degenerate. */
+export function isDegenerate(part) {
+  return Boolean(part && part.n >= DEGENERATE_MIN_N && part.share !== null && part.share > DEGENERATE_SHARE);
+}
+
+/** The radius to propose when the figures are degenerate: the next step down from the current one. */
+export function proposeRadius(current) {
+  const steps = [250, 100, 50, 25, 10, 5, 2, 1];
+  const km = Number(current);
+  if (!current || !Number.isFinite(km)) return 50;
+  return steps.find((step) => step < km) ?? null;
+}
+
+/**
+ * GET analytics/space-time/: the Knox table of a pair of sides, cell by cell, and its reading. A cell's
+ * distance band runs from km_from (exclusive, but 0) to km_to, its days from days_from to days_to (both
+ * inclusive, from the day after the act); a cell too thin for a ratio is `insufficient`.
+ */
+export function toSpaceTime(response) {
+  const seed = response.seed ?? null;
+  return {
+    insufficient: response.status === INSUFFICIENT,
+    minEvents: num(response.min_events),
+    cells: (response.cells ?? []).map((c) => ({
+      kmFrom: num(c.km_from),
+      kmTo: num(c.km_to),
+      daysFrom: num(c.days_from),
+      daysTo: num(c.days_to),
+      observed: num(c.observed),
+      expected: num(c.expected),
+      insufficient: c.status === INSUFFICIENT,
+      ratio: c.status === INSUFFICIENT ? null : num(c.ratio),
+      p: c.status === INSUFFICIENT ? null : num(c.p_value),
+    })),
+    nFirst: num(response.n_first),
+    nAnswering: num(response.n_answering),
+    unplaced: unplaced(response),
+    permutations: num(response.permutations),
+    // A 63-bit seed does not survive JSON.parse exactly: only one that does is shown.
+    seed: Number.isSafeInteger(seed) ? seed : null,
+    reading: response.status === INSUFFICIENT ? "" : (response.reading ?? ""),
+  };
+}
+
 /** GET analytics/deterrence/: per kind of deterrent action, the Kaplan–Meier curve and its figures. */
 export function toSurvival(response) {
   const censored = new Map();
-  for (const w of response.windows ?? []) {
+  const windows = response.windows ?? [];
+  for (const w of windows) {
     if (!w.censored) continue;
     if (!censored.has(w.kind)) censored.set(w.kind, []);
     censored.get(w.kind).push(num(w.days));
   }
   return {
     censoredAt: parseDay(response.censored_at),
+    // Windows closed by an attack the next day (dates are days: within a day, as far as they tell).
+    closedWithinADay: { n: windows.length, share: share(windows.filter((w) => !w.censored && num(w.days) <= 1).length, windows.length) },
+    unplaced: unplaced(response),
     groups: (response.summary ?? []).map((group) => {
       const median = figure(group.median_days);
       return {
@@ -62,8 +134,10 @@ function lagSeries(series) {
   if (!series) return null;
   const median = figure(series.median);
   const iqr = figure(series.iqr);
+  const n = num(series.count) ?? 0;
   return {
-    n: num(series.count) ?? 0,
+    n,
+    underADay: underADay(bins(series.bins), n),
     insufficient: median.insufficient,
     median: median.value,
     medianCi: median.ci,
@@ -77,11 +151,17 @@ export function toLags(response) {
   return {
     window: num(response.window),
     truncated: Boolean(response.truncated),
+    unplaced: unplaced(response),
     pairs: (response.pairs ?? []).map((pair) => {
       const baseline = pair.baseline ?? {};
       const shuffled = baseline.shuffled ?? {};
+      const observed = bins(baseline.observed?.bins);
       return {
         key: `${pair.first?.key}>${pair.answering?.key}`,
+        first: pair.first?.key,
+        answering: pair.answering?.key,
+        firstLabel: pair.first?.label ?? pair.first?.key,
+        answeringLabel: pair.answering?.label ?? pair.answering?.key,
         label: `${pair.first?.label} → answered by ${pair.answering?.label}`,
         confirmed: lagSeries(pair.links),
         suggested: lagSeries(pair.suggestions),
@@ -93,7 +173,8 @@ export function toLags(response) {
           median: figure(shuffled.median).value,
           bins: bins(shuffled.bins, (b) => ({ low: num(b.low), high: num(b.high), mean: num(b.count) })),
           // Each answer's nearest earlier attack, the pairing the shuffles redo: what the band is for.
-          observed: bins(baseline.observed?.bins),
+          observed,
+          underADay: underADay(observed, num(baseline.answers) ?? 0),
         },
       };
     }),

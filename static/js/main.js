@@ -169,6 +169,8 @@ async function boot() {
     status,
     palette,
     store: () => store.get(),
+    radius: $("#analytics-radius"),
+    onRadius: (km) => store.set({ within_km: km }, { history: "push" }),
     onSurges: (list) => timeline.setSurges(list),
     onRange: (start, end) => store.set({ start, end }, { history: "push" }),
   });
@@ -288,6 +290,8 @@ async function boot() {
         analytics.setState(state);
       }
     }
+    // The radius is the Analytics view's alone: nothing else reloads for it.
+    if (changed.has("within_km") && !affects(changed, FILTER_KEYS)) analytics.setState(state);
     if (changed.has("view")) analytics.setVisible(views.show(state.view), state);
     if (affects(changed, ["start", "end"])) {
       timeline.setRange(state.start, state.end);
@@ -306,7 +310,7 @@ async function boot() {
     }
   }
 
-  const everything = new Set([...FILTER_KEYS, "incident", "view"]);
+  const everything = new Set([...FILTER_KEYS, "within_km", "incident", "view"]);
   if (!store.get().bbox) {
     // No view in the URL: the default view is the filter, and the URL says so. The map is already
     // there, so it has nothing to follow.

@@ -5,17 +5,28 @@
 // next to each plot (analytics.js).
 
 import { el, svg } from "./dom.js";
+import { number } from "./format.js";
 
 const MARGIN = { top: 14, right: 14, bottom: 34, left: 44 };
+// Roughly how wide a character of the axis labels is (11px, tabular figures), and where the y axis's
+// title (rotated, at x = 10) ends: the labels start to the right of it, whatever their length.
+const CHAR_PX = 6.6;
+const TITLE_PX = 20;
+// One bar dwarfs the rest when it is this many times the next tallest: the y axis is then logarithmic.
+const DWARFS = 10;
 
 function percent(share) {
   return share === null || share === undefined ? "?" : `${Math.round(share * 100)}%`;
 }
 
-function frame({ width, height, label, xMax, yMax, xTicks, yTicks, xLabel, yLabel, yFormat }) {
-  const inner = { w: width - MARGIN.left - MARGIN.right, h: height - MARGIN.top - MARGIN.bottom };
-  const x = (v) => MARGIN.left + (Math.min(v, xMax) / xMax) * inner.w;
-  const y = (v) => MARGIN.top + inner.h - (v / yMax) * inner.h;
+function frame({ width, height, label, xMax, yMax, xTicks, yTicks, xLabel, yLabel, yFormat, log = false }) {
+  const left = Math.max(MARGIN.left, TITLE_PX + 10 + Math.max(...yTicks.map((v) => yFormat(v).length)) * CHAR_PX);
+  const inner = { w: width - left - MARGIN.right, h: height - MARGIN.top - MARGIN.bottom };
+  const x = (v) => left + (Math.min(v, xMax) / xMax) * inner.w;
+  // A log axis counts from 0 as log(1 + v), so that an empty bin still sits on the baseline.
+  const y = log
+    ? (v) => MARGIN.top + inner.h - (Math.log10(1 + Math.max(v, 0)) / Math.log10(1 + yMax)) * inner.h
+    : (v) => MARGIN.top + inner.h - (v / yMax) * inner.h;
   const root = svg("svg", {
     class: "plot-svg",
     width,
@@ -25,28 +36,35 @@ function frame({ width, height, label, xMax, yMax, xTicks, yTicks, xLabel, yLabe
     tabindex: "0",
     "aria-roledescription": "plot",
     "aria-label": label,
+    "data-scale": log ? "log" : "linear",
   });
   const axes = svg("g", { class: "grid", "aria-hidden": "true" });
   for (const value of yTicks) {
     axes.append(
-      svg("line", { x1: MARGIN.left, x2: width - MARGIN.right, y1: y(value), y2: y(value) }),
-      svg("text", { x: MARGIN.left - 6, y: y(value) + 4, "text-anchor": "end", text: yFormat(value) }),
+      svg("line", { x1: left, x2: width - MARGIN.right, y1: y(value), y2: y(value) }),
+      svg("text", { class: "tick-label y-tick", x: left - 6, y: y(value) + 4, "text-anchor": "end", text: yFormat(value) }),
     );
   }
   const xAxis = svg("g", { class: "axis", "aria-hidden": "true" });
   for (const value of xTicks) {
     xAxis.append(
       svg("line", { x1: x(value), x2: x(value), y1: y(0), y2: y(0) + 4 }),
-      svg("text", { x: x(value), y: y(0) + 16, "text-anchor": "middle", text: String(value) }),
+      svg("text", { class: "tick-label x-tick", x: x(value), y: y(0) + 16, "text-anchor": "middle", text: number(value) }),
     );
   }
   xAxis.append(
-    svg("line", { class: "baseline", x1: MARGIN.left, x2: width - MARGIN.right, y1: y(0), y2: y(0) }),
-    svg("text", { class: "axis-title", x: MARGIN.left + inner.w / 2, y: height - 4, "text-anchor": "middle", text: xLabel }),
+    svg("line", { class: "baseline", x1: left, x2: width - MARGIN.right, y1: y(0), y2: y(0) }),
+    svg("text", { class: "axis-title", x: left + inner.w / 2, y: height - 4, "text-anchor": "middle", text: xLabel }),
     svg("text", { class: "axis-title", x: 10, y: MARGIN.top + inner.h / 2, "text-anchor": "middle", transform: `rotate(-90 10 ${MARGIN.top + inner.h / 2})`, text: yLabel }),
   );
   root.append(axes, xAxis);
   return { root, x, y, inner };
+}
+
+/** 5, 10, 20, 25, 50, 100, 200, 250, 500…: the nearest round number at or above n. */
+function niceCeil(n) {
+  const magnitude = 10 ** Math.floor(Math.log10(n));
+  return ([1, 2, 2.5, 5, 10].find((step) => step * magnitude >= n) ?? 10) * magnitude;
 }
 
 function ticksUpTo(max, count = 6) {
@@ -197,19 +215,26 @@ export function lagPlot({ pair, width, height, live }) {
   }
   const bins = [...edges.values()].sort((a, b) => a.lo - b.lo);
   const xMax = Math.max(1, ...bins.map((b) => b.hi));
-  const top = Math.max(1, ...bins.map((b) => Math.max(b.confirmed, b.suggested, b.high ?? 0, b.mean ?? 0, b.observed ?? 0)));
-  const yMax = top <= 4 ? top : Math.ceil(top / 5) * 5;
+  const heights = bins.map((b) => Math.max(b.confirmed, b.suggested, b.high ?? 0, b.mean ?? 0, b.observed ?? 0)).sort((a, b) => b - a);
+  const top = Math.max(1, heights[0] ?? 0);
+  // One bin towering over the others would flatten them to nothing: then a log axis, in powers of ten.
+  const log = (heights[1] ?? 0) > 0 && top >= DWARFS * heights[1];
+  const yMax = log ? 10 ** Math.ceil(Math.log10(top)) : top <= 4 ? top : niceCeil(top);
+  const yTicks = log
+    ? Array.from({ length: Math.log10(yMax) + 1 }, (_, k) => (k ? 10 ** k : 0)).filter((v, k, all) => all.length <= 7 || k % 2 === 0 || v === yMax)
+    : [0, yMax / 2, yMax].filter((v, k, all) => Number.isInteger(v) && all.indexOf(v) === k);
   const { root, x, y } = frame({
     width,
     height,
-    label: `Response lags, ${pair.label}: links per lag in days, against chance`,
+    label: `Response lags, ${pair.label}: links per lag in days, against chance${log ? " (logarithmic scale)" : ""}`,
     xMax,
     yMax,
     xTicks: ticksUpTo(xMax),
-    yTicks: [0, yMax / 2, yMax].filter((v, k, all) => Number.isInteger(v) && all.indexOf(v) === k),
+    yTicks,
     xLabel: "days from the attack to the answer",
-    yLabel: "links",
-    yFormat: (v) => String(v),
+    yLabel: log ? "links (log scale)" : "links",
+    yFormat: number,
+    log,
   });
   let band = "";
   let bandBack = "";
@@ -235,18 +260,154 @@ export function lagPlot({ pair, width, height, live }) {
   for (const b of bins) if (b.observed !== null) observed += `${observed ? "L" : "M"}${x(b.lo)},${y(b.observed)}H${x(b.hi)}`;
   if (observed) root.append(svg("path", { class: "observed-line", d: observed, "aria-hidden": "true" }));
   const chance = (b) =>
-    b.low === null ? "" : `; observed pairing ${b.observed ?? 0} against chance ${b.low}–${b.high}${b.mean !== null ? ` (mean ${b.mean})` : ""}`;
+    b.low === null ? "" : `; observed pairing ${number(b.observed ?? 0)} against chance ${number(b.low)}–${number(b.high)}${b.mean !== null ? ` (mean ${number(b.mean)})` : ""}`;
   cursor(
     root,
     [
       bins.map((b) => ({
         x: (b.lo + b.hi) / 2,
         y: Math.max(b.confirmed, b.suggested),
-        text: `${b.hi - b.lo === 1 ? `${b.lo} days` : `${b.lo} to ${b.hi - 1} days`}: ${b.confirmed} confirmed, ${b.suggested} suggested${chance(b)}.`,
+        text: `${b.hi - b.lo === 1 ? `${b.lo} days` : `${b.lo} to ${b.hi - 1} days`}: ${number(b.confirmed)} confirmed, ${number(b.suggested)} suggested${chance(b)}.`,
       })),
     ],
     { x, y, live, top: y(yMax), bottom: y(0) },
   );
+  return root;
+}
+
+const BELOW = [0, 114, 178]; // Okabe–Ito blue: fewer pairs than chance
+const ABOVE = [213, 94, 0]; // Okabe–Ito vermilion: more
+
+/** The colour of a ratio of observed to expected pairs: white at 1, deepest at 4× either way (log scale). */
+export function ratioColor(ratio) {
+  if (ratio === null || ratio === undefined || !Number.isFinite(ratio)) return "#e4e7eb";
+  const t = Math.max(-1, Math.min(1, Math.log2(Math.max(ratio, 1e-6)) / 2));
+  const [r, g, b] = (t < 0 ? BELOW : ABOVE).map((c) => Math.round(255 + (c - 255) * Math.abs(t)));
+  return `rgb(${r}, ${g}, ${b})`;
+}
+
+/** "2.4×", "0.5×", "12×": a ratio short enough for a cell. */
+export function ratioText(ratio) {
+  if (ratio === null || ratio === undefined || !Number.isFinite(ratio)) return "–";
+  return `${ratio >= 10 ? number(Math.round(ratio)) : ratio.toFixed(ratio < 0.95 ? 2 : 1)}×`;
+}
+
+function bands(cells, from, to) {
+  const seen = new Map();
+  for (const c of cells) seen.set(`${c[from]}–${c[to]}`, { from: c[from], to: c[to] });
+  return [...seen.values()].sort((a, b) => a.from - b.from);
+}
+
+/**
+ * The Knox table as a heat grid: a row per band of distance (nearest at the top) and a column per band
+ * of days apart, each cell coloured by observed over expected pairs (ratioColor), with its ratio written
+ * in it and, where p < 0.05, outlined and starred. Each cell's title (the tooltip) is `describe(cell)`.
+ * The grid is one keyboard stop: the arrow keys move between cells, Home/End along a row, and the live
+ * region reads the cell out.
+ */
+export function heatGrid({ cells, width, live, label, describe }) {
+  const rows = bands(cells, "kmFrom", "kmTo");
+  const columns = bands(cells, "daysFrom", "daysTo");
+  const rowText = (b) => `${number(b.from)}–${number(b.to)} km`;
+  const columnText = (b) => (b.from === b.to ? `${number(b.from)} d` : `${number(b.from)}–${number(b.to)} d`);
+  const left = TITLE_PX + 12 + Math.max(...rows.map((b) => rowText(b).length)) * CHAR_PX;
+  const top = 40;
+  const cellWidth = Math.max((width - left - MARGIN.right) / Math.max(columns.length, 1), 36);
+  const cellHeight = Math.max(26, Math.min(40, cellWidth * 0.55));
+  const height = top + rows.length * cellHeight + 6;
+  const root = svg("svg", {
+    class: "plot-svg heat-grid",
+    width: left + columns.length * cellWidth + MARGIN.right,
+    height,
+    viewBox: `0 0 ${left + columns.length * cellWidth + MARGIN.right} ${height}`,
+    role: "group",
+    tabindex: "0",
+    "aria-roledescription": "heat grid",
+    "aria-label": label,
+  });
+  const axes = svg("g", { class: "axis", "aria-hidden": "true" });
+  columns.forEach((b, k) =>
+    axes.append(svg("text", { class: "tick-label", x: left + (k + 0.5) * cellWidth, y: top - 6, "text-anchor": "middle", text: columnText(b) })),
+  );
+  rows.forEach((b, k) =>
+    axes.append(svg("text", { class: "tick-label", x: left - 6, y: top + (k + 0.5) * cellHeight + 4, "text-anchor": "end", text: rowText(b) })),
+  );
+  axes.append(
+    svg("text", { class: "axis-title", x: left + (columns.length * cellWidth) / 2, y: 12, "text-anchor": "middle", text: "days apart" }),
+    svg("text", {
+      class: "axis-title",
+      x: 10,
+      y: top + (rows.length * cellHeight) / 2,
+      "text-anchor": "middle",
+      transform: `rotate(-90 10 ${top + (rows.length * cellHeight) / 2})`,
+      text: "distance apart",
+    }),
+  );
+  root.append(axes);
+  const at = (row, column) => cells.find((c) => c.kmFrom === rows[row].from && c.kmTo === rows[row].to && c.daysFrom === columns[column].from && c.daysTo === columns[column].to);
+  const grid = svg("g", { class: "knox-cells" });
+  rows.forEach((_, r) =>
+    columns.forEach((_, k) => {
+      const cell = at(r, k);
+      if (!cell) return;
+      const significant = cell.p !== null && cell.p < 0.05;
+      const fill = ratioColor(cell.ratio);
+      const strong = cell.ratio !== null && Math.abs(Math.log2(Math.max(cell.ratio, 1e-6))) > 1.2;
+      grid.append(
+        svg(
+          "g",
+          {
+            class: ["knox-cell", significant && "is-significant", cell.insufficient && "is-insufficient"],
+            "data-km": `${cell.kmFrom}-${cell.kmTo}`,
+            "data-days": `${cell.daysFrom}-${cell.daysTo}`,
+          },
+          svg("rect", { x: left + k * cellWidth + 1, y: top + r * cellHeight + 1, width: cellWidth - 2, height: cellHeight - 2, rx: 2, fill }),
+          svg("text", {
+            class: strong ? "knox-ratio on-dark" : "knox-ratio",
+            x: left + (k + 0.5) * cellWidth,
+            y: top + (r + 0.5) * cellHeight + 4,
+            "text-anchor": "middle",
+            "aria-hidden": "true",
+            text: cell.insufficient ? "·" : `${ratioText(cell.ratio)}${significant ? "*" : ""}`,
+          }),
+          svg("title", { text: describe(cell) }),
+        ),
+      );
+    }),
+  );
+  root.append(grid);
+  // The keyboard cursor: an outline on the cell, read out.
+  const outline = svg("rect", { class: "plot-cursor-cell", width: cellWidth, height: cellHeight, visibility: "hidden", "aria-hidden": "true" });
+  root.append(outline);
+  let row = 0;
+  let column = 0;
+  function show() {
+    const cell = at(row, column);
+    if (!cell) return;
+    outline.setAttribute("x", left + column * cellWidth);
+    outline.setAttribute("y", top + row * cellHeight);
+    outline.setAttribute("visibility", "visible");
+    live.textContent = describe(cell);
+    root.dataset.cursor = `${row}:${column}`;
+  }
+  root.addEventListener("focus", show);
+  root.addEventListener("blur", () => outline.setAttribute("visibility", "hidden"));
+  root.addEventListener("keydown", (event) => {
+    const moves = {
+      ArrowRight: [0, 1],
+      ArrowLeft: [0, -1],
+      ArrowDown: [1, 0],
+      ArrowUp: [-1, 0],
+      Home: [0, -columns.length],
+      End: [0, columns.length],
+    };
+    const move = moves[event.key];
+    if (!move) return;
+    event.preventDefault();
+    row = Math.max(0, Math.min(rows.length - 1, row + move[0]));
+    column = Math.max(0, Math.min(columns.length - 1, column + move[1]));
+    show();
+  });
   return root;
 }
 

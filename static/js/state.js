@@ -1,15 +1,16 @@
 // The page's state lives in the URL, under the API's own parameter names, so a view can be shared,
 // reloaded and navigated with back/forward. `incident` (the selected incident) and `view` ("analytics"
-// for the Analytics view, empty for the map) are the page's own.
+// for the Analytics view, empty for the map) are the page's own, and so is `within_km`, the Analytics
+// view's radius (pairs of incidents at most that far apart), which only its panels send.
 //
 // Range and filter changes push a history entry; map moves replace the current one (back should not
 // step through every pan).
 
 export const FILTER_KEYS = ["start", "end", "kind", "actor", "country", "bbox"];
-const KEYS = [...FILTER_KEYS, "incident", "view"];
+const KEYS = [...FILTER_KEYS, "within_km", "incident", "view"];
 
 export function emptyState() {
-  return { start: "", end: "", kind: [], actor: "", country: "", bbox: "", incident: "", view: "" };
+  return { start: "", end: "", kind: [], actor: "", country: "", bbox: "", within_km: "", incident: "", view: "" };
 }
 
 export function parseQuery(search) {
