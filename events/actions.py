@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
+from django.db.models.expressions import DatabaseDefault
+from django.db.models.signals import post_save
+from django.db.models.sql import InsertQuery
 from simple_history.utils import bulk_create_with_history
 
 from posture.models import Actor, Source
 
 from . import tasks
+from .derived import DERIVED, SIDES, write_one
 from .imports import ImportFileError, check_file, detect_format
 from .models import Casualty, ImportJob, Incident, IncidentLink, Involvement
 from .notifications.outbox import announce_publication
@@ -25,13 +30,13 @@ __all__ = [
     "announce_publication",
     "check_upload",
     "delete_incident",
-    "finish_incident_write",
     "link_incidents",
     "record_incident",
     "start_import",
     "unlink_incidents",
     "update_incident",
     "update_link",
+    "write_incident",
 ]
 
 # What an upload may be; the ACLED API is the sync's, not a file.
@@ -84,9 +89,8 @@ def _replace_relations(incident: Incident, relations: IncidentRelations) -> None
 def record_incident(*, fields: dict, relations: IncidentRelations, user=None) -> Incident:
     """Create an incident with its actors, casualties and sources, and its derived figures."""
     incident = Incident(**fields, created_by=user if user and user.is_authenticated else None)
-    incident.save()
-    _replace_relations(incident, relations)
-    finish_incident_write(incident, was_published=False)
+    with write_incident(incident, was_published=False):
+        _replace_relations(incident, relations)
     return incident
 
 
@@ -95,26 +99,98 @@ def update_incident(incident: Incident, *, fields: dict, relations: IncidentRela
     was_published = incident.status == Incident.Status.PUBLISHED  # as loaded, before `fields`
     for name, value in fields.items():
         setattr(incident, name, value)
-    incident.save()
-    _replace_relations(incident, relations)
-    finish_incident_write(incident, was_published=was_published)
+    with write_incident(incident, was_published=was_published):
+        _replace_relations(incident, relations)
     return incident
 
 
-def finish_incident_write(
+@contextmanager
+def write_incident(
     incident: Incident,
     *,
     was_published: bool,
     also_refresh: Iterable[int] = (),
     on_queue_error: Callable[[Exception], None] | None = None,
-) -> None:
-    """What every write of an incident ends with, inside its transaction: the derived figures, the webhook
-    announcement when it has just been published, and its suggestions (and `also_refresh`'s) queued again.
-    record_incident, update_incident and the admin's save all end here."""
-    incident.refresh_derived()
-    if incident.status == Incident.Status.PUBLISHED and not was_published:
-        announce_publication([incident.pk], on_queue_error=on_queue_error)
-    tasks.queue_after_commit(tasks.refresh_suggestions, sorted({incident.pk, *also_refresh}))
+) -> Iterator[Incident]:
+    """Every editor's write of an incident goes through here: record_incident, update_incident and the admin's
+    save. The block writes what hangs off the incident (actors, casualties, sources, links); on leaving it the
+    row is written once, as an import writes it: one INSERT (a new incident, whose id is taken beforehand) or
+    one UPDATE, setting its fields, and its derived figures, sides and actors' names computed in the same
+    statement from what the block wrote (events/derived.py). The foreign keys of the rows written before the
+    incident's are checked at commit. Then its one history row, and, queued for after the commit, the webhook
+    announcement when it has just been published and the suggestions of it (and of `also_refresh`)."""
+    adding = incident._state.adding
+    with transaction.atomic():
+        if adding:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT nextval(pg_get_serial_sequence('events_incident', 'id'))")
+                incident.pk = cursor.fetchone()[0]
+            incident._state.db = connection.alias  # where its relations go, as save() would have set
+        else:
+            _written_next(incident.pk)  # its involvements' trigger leaves the sides to the row's UPDATE
+        # simple-history skips the saves and m2m changes of an instance that says so: the history row comes
+        # once, after the row, with the sources the block set.
+        incident.skip_history_when_saving = True
+        try:
+            yield incident
+        except BaseException:
+            if adding:
+                incident.pk, incident._state.db = None, None
+            raise
+        finally:
+            del incident.skip_history_when_saving
+        _write_row(incident, adding=adding)
+        if not adding:
+            _written_next(None)
+        # The history row, as save() has simple-history write it on post_save.
+        post_save.send(
+            Incident, instance=incident, created=adding, update_fields=None, raw=False, using=connection.alias
+        )
+        if incident.status == Incident.Status.PUBLISHED and not was_published:
+            announce_publication([incident.pk], on_queue_error=on_queue_error)
+        tasks.queue_after_commit(tasks.refresh_suggestions, sorted({incident.pk, *also_refresh}))
+
+
+def _written_next(incident_id: int | None) -> None:
+    """Name the incident whose row this transaction writes next, sides included, or no incident: the
+    involvements' trigger leaves it alone (events/sql/events_involvement_sides_track.sql)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('events.incident_written_next', %s, true)", [str(incident_id or "")])
+
+
+def _write_row(incident: Incident, *, adding: bool) -> None:
+    """The incident's row in one statement (derived.write_one): its fields as save() writes them (auto_now
+    dates, database values and placeholders, through Django's own compiler), and the derived columns as the
+    statement computes them, which are then set on `incident`."""
+    derived = (*DERIVED, *SIDES)
+    skipped = {column for column, _ in derived}
+    compiler = InsertQuery(Incident).get_compiler(connection=connection)
+    location_field = Incident._meta.get_field("location")
+    columns, values, params, location = [], [], [], ("NULL", [])
+    for model_field in Incident._meta.local_concrete_fields:
+        if model_field.column in skipped or model_field.generated or (model_field.primary_key and not adding):
+            continue
+        value = model_field.pre_save(incident, adding)
+        if adding and isinstance(value, DatabaseDefault):
+            continue  # the column's default, as an INSERT leaves it out
+        sql, value_params = compiler.field_as_sql(
+            model_field, getattr(model_field, "get_placeholder", None), compiler.prepare_value(model_field, value)
+        )
+        columns.append(connection.ops.quote_name(model_field.column))
+        values.append(sql)
+        params += value_params
+        if model_field is location_field:
+            location = (sql, value_params)
+    statement = write_one(columns, values, location=location[0], insert=adding)
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [*params, incident.pk, *location[1], incident.pk])
+        row = cursor.fetchone()
+    if row is None:
+        raise DatabaseError(f"Incident {incident.pk} is gone: there was no row to update.")
+    for (column, _), value in zip(derived, row, strict=True):
+        setattr(incident, column, value)
+    incident._state.adding = False
+    incident._state.db = connection.alias
 
 
 @transaction.atomic

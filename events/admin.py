@@ -4,7 +4,7 @@ from django.utils.html import format_html
 from leaflet.admin import LeafletGeoAdminMixin
 from simple_history.admin import SimpleHistoryAdmin
 
-from .actions import finish_incident_write
+from .actions import write_incident
 from .cycles.review import accept_suggestions, queue_refresh, reject_suggestions
 
 # The admins of the imports and of the webhook notifications live beside their code, in imports.admin and
@@ -67,12 +67,11 @@ class IncidentAdmin(LeafletGeoAdminMixin, SimpleHistoryAdmin):
     ]
 
     def save_model(self, request, obj, form, change):
+        # The row is written once, in save_related, after its actors, casualties, sources and links.
         if not change:
             obj.created_by = request.user
-        super().save_model(request, obj, form, change)
 
     def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
         # Its links, actors or date may have changed what it answers and what answers it.
         later = [
             inline.instance.incident_id
@@ -81,13 +80,14 @@ class IncidentAdmin(LeafletGeoAdminMixin, SimpleHistoryAdmin):
             for inline in fs.forms
             if inline.instance.incident_id
         ]
-        finish_incident_write(
+        with write_incident(
             form.instance,
             was_published=change and form.initial.get("status") == Incident.Status.PUBLISHED,
             also_refresh=later,
             # The webhook outbox rows are written in this transaction; a broker that is down only delays them.
             on_queue_error=lambda exc: messages.warning(request, QUEUE_DOWN.format(what="its webhook notifications")),
-        )
+        ):
+            super().save_related(request, form, formsets, change)
 
 
 class FreesPairsOnDelete:

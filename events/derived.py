@@ -1,14 +1,19 @@
 """The figures kept on each incident row, defined once in SQL: casualty totals (the best estimate, else the
 low, else the high, summed over its casualty rows; killed alone as fatalities) and the nearest base with its
-distance in km (by ST_DistanceSphere, ties to the lower base id).
+distance in km (by ST_DistanceSphere, ties to the lower base id); and the sides and actors' names, which
+events_incident_sides_of() (events/sql/) derives from the involvements.
 
-Incident.refresh_derived() applies them to one row, imports to their staged rows (events/bulk.py), and
-refresh_nearest_bases() the nearest base to every row. Each statement names its incident row `s`.
+Each is computed in the statement that writes the row: an editor's save writes the row once, with all of them
+(write_one(), events.actions.write_incident), imports their staged rows (events/imports/bulk.py);
+refresh_nearest_bases() re-ranks every row's nearest base, and Incident.refresh_derived() recomputes one
+row's figures. Each statement names its incident row `s`.
 """
 
 # ruff: noqa: S608  (assembled from the constants below; values go in as parameters)
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 
 def casualty_totals(*, casualties: str, key: str, where: str = "") -> str:
@@ -46,6 +51,48 @@ DERIVED = (
 DERIVED_VALUES = ", ".join(f"{column} = {value}" for column, value in DERIVED)
 DERIVED_COLUMNS = ", ".join(column for column, _ in DERIVED)
 DERIVED_SELECT = ", ".join(value for _, value in DERIVED)
+
+# An incident's sides and actors' names, from its involvements as they are in the table: the columns the
+# involvements' trigger keeps (events/sql/events_involvement_sides_track.sql), read from events_incident_sides_of()
+# joined as `d`. A row written after its involvements takes them from here, and the trigger finds nothing to
+# rewrite.
+SIDES = (
+    ("attacking_sides", "d.attacking"),
+    ("targeted_sides", "d.targeted"),
+    ("attacker_names", "d.attackers"),
+    ("target_names", "d.targets"),
+    ("claimant_names", "d.claimants"),
+)
+
+
+def write_one(columns: Sequence[str], values: Sequence[str], *, location: str, insert: bool) -> str:
+    """One incident's row written in one statement, INSERT or UPDATE, with `columns` set to `values` (their
+    placeholders) and every column of DERIVED and SIDES computed from its casualties and involvements, written
+    before it; returns those, in that order. Parameters: the values', then the row's id and its new location
+    (`location` is that value's placeholder), then the id again."""
+    derived = (*DERIVED, *SIDES)
+    joins = f"""
+    FROM (SELECT %s::bigint AS id, CAST({location} AS geometry) AS location) AS s
+    {casualty_totals(casualties="events_casualty", key="id", where="WHERE incident_id = %s")}
+    {NEAREST_BASE_JOIN}
+    JOIN events_incident_sides_of(ARRAY[s.id]) AS d ON d.id = s.id
+    """
+    returning = "RETURNING " + ", ".join(f"i.{column}" for column, _ in derived)
+    if insert:
+        return f"""
+    INSERT INTO events_incident AS i ({", ".join([*columns, *(column for column, _ in derived)])})
+    SELECT {", ".join([*values, *(value for _, value in derived)])}
+    {joins}
+    {returning}
+"""
+    assignments = [f"{column} = {value}" for column, value in zip(columns, values, strict=True)]
+    return f"""
+    UPDATE events_incident AS i SET {", ".join([*assignments, *(f"{column} = {value}" for column, value in derived)])}
+    {joins}
+    WHERE i.id = s.id
+    {returning}
+"""
+
 
 # One incident's derived columns recomputed in one statement, returning what it wrote.
 REFRESH_ONE = f"""

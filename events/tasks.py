@@ -71,7 +71,7 @@ def refresh_nearest_bases() -> int:
 def refresh_suggestions(incident_ids: list[int] | None = None) -> None:
     """Recompute the suggested links of these incidents and of those they may answer or be answered by."""
     suggestions.refresh_suggestions(incident_ids)
-    # Every write of an incident ends here (events.actions.finish_incident_write): the data are final.
+    # Every editor's write of an incident ends here (events.actions.write_incident): the data are final.
     queue_after_commit(warm_analytics)
 
 

@@ -1,8 +1,9 @@
 -- An incident's sides and actors' names, derived from its involvements: the side keys (Actor.side_key: the
 -- side's slug, or "actor:<slug>" for an actor on no side) of its attackers and claimants, and of its targets,
 -- and the names of its attackers, targets and claimants. Read by events_incident_sides_refresh() (the
--- involvement, actor and side triggers) and by an import's INSERT of new incidents (events/imports/bulk.py),
--- which writes the five columns with the row since its involvements are written before the incident.
+-- involvement, actor and side triggers), by an import's INSERT of new incidents (events/imports/bulk.py) and by
+-- an editor's save (events/derived.py, write_one), which write the five columns with the row since its
+-- involvements are written before it.
 CREATE OR REPLACE FUNCTION public.events_incident_sides_of(ids bigint[])
  RETURNS TABLE(id bigint, attacking text[], targeted text[], attackers text[], targets text[], claimants text[])
  LANGUAGE sql
