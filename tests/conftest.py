@@ -51,10 +51,11 @@ _own_redis_database()
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items):
-    """The tests that share one test process (xdist_group: the production module's stack) take the longest in
-    all, so they go first and the other process runs everything else meanwhile: pytest-xdist hands work out in
-    this order. Within them, and among the rest, the random order stays (this runs after pytest-randomly)."""
-    items.sort(key=lambda item: item.get_closest_marker("xdist_group") is None)
+    """A module marked heavy (the production module's stack) takes minutes in all and runs in one test process
+    (--dist loadfile), so it goes first and the other process runs everything else meanwhile: pytest-xdist hands
+    files out in this order. Within it, and among the rest, the random order stays (this runs after
+    pytest-randomly)."""
+    items.sort(key=lambda item: item.get_closest_marker("heavy") is None)
 
 
 @pytest.fixture

@@ -32,8 +32,8 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from .bodies import admin_incident_form
 from .servers import ROOT, VENV_BIN, Postgres, Redis, Session, WebServer, make_tempdir, wait_for
 
-# The module's stack (a cluster, a Redis and gunicorn of its own) is built once, so its tests share a test process.
-pytestmark = pytest.mark.xdist_group("production")
+# The module's stack (a cluster, a Redis and gunicorn of its own) is built once, and its tests take minutes in all.
+pytestmark = pytest.mark.heavy
 
 EDITOR = ("prod-editor", "a long and unguessable passphrase")
 API = "/api/v1/incidents/?limit=5"
@@ -108,9 +108,12 @@ def stack():
                 "MAX_UPLOAD_SIZE": str(4 * 1024 * 1024),
             },
         )
-        web.manage("migrate", "--no-input")
-        web.manage("load_seed")
-        web.manage("collectstatic", "--no-input")
+        # The site's one-second statement timeout is for its requests: on a busy machine a migration's statement
+        # may take longer.
+        setup = {"DATABASE_STATEMENT_TIMEOUT": ""}
+        web.manage("migrate", "--no-input", env=setup)
+        web.manage("load_seed", env=setup)
+        web.manage("collectstatic", "--no-input", env=setup)
         token = web.manage(
             "shell",
             "-c",
@@ -119,6 +122,7 @@ def stack():
             f"u = User.objects.create_user({EDITOR[0]!r}, password={EDITOR[1]!r}, is_staff=True);"
             "u.groups.add(Group.objects.get(name='Editors'));"
             "print(Token.objects.create(user=u).key)",
+            env=setup,
         ).stdout.split()[-1]
         web.start()
         yield Stack(directory, postgres, redis, web, token)
