@@ -829,3 +829,76 @@ def test_the_space_time_grid_marks_p_below_005_with_tooltips_and_a_table(dashboa
     page.evaluate("document.activeElement.blur(); document.querySelector('#analytics-body').scrollTop = 0")
     dashboard.settle()
     page.locator("#analytics").screenshot(path=ARTIFACTS / "analytics-space-time.png")
+
+
+def record_change(incident: Incident, reason: str, **fields) -> None:
+    """A change with its history row, as an import, a sync or an editor writes one."""
+    for name, value in fields.items():
+        setattr(incident, name, value)
+    incident._change_reason = reason
+    incident.save()
+
+
+def test_a_card_says_how_often_it_was_updated_and_opens_its_history(dashboard):
+    strike = incident("US strike on militia facilities at Abu Kamal")
+    old_weapon = strike.weapon
+    record_change(strike, "ACLED sync #123", weapon="Precision-guided bombs")
+    today = dt.datetime.now(dt.UTC).date()
+
+    dashboard.open(f"/?incident={strike.pk}")
+
+    history = dashboard.page.locator(".leaflet-popup .card-history[data-state=ready]")
+    history.wait_for()
+    summary = history.locator("summary")
+    assert summary.inner_text() == f"updated once, last on {today.day} {today:%b %Y} (ACLED sync)"
+    assert not history.locator(".history-list").is_visible()
+    summary.click()
+    newest = history.locator(".history-change").first
+    assert "Updated by ACLED sync #123" in newest.inner_text()
+    assert f"weapon: {old_weapon or '(none)'} → Precision-guided bombs" in newest.inner_text()
+    assert history.locator(".history-change").last.get_attribute("data-change") == "published"
+    dashboard.screenshot("dashboard-card-history")
+
+
+def test_a_permalink_to_a_retracted_incident_shows_it_retracted_with_the_reason(dashboard):
+    strike = incident("US strike on militia facilities at Abu Kamal")
+    record_change(
+        strike,
+        "ACLED sync #124",
+        status="retracted",
+        retracted_reason="deleted by ACLED on 2026-12-01",
+        retracted_at=dt.datetime(2026, 12, 2, 8, tzinfo=dt.UTC),
+    )
+
+    dashboard.open(f"/?incident={strike.pk}")
+
+    notice = dashboard.page.locator(".detail-card .retracted-notice")
+    notice.wait_for()
+    assert notice.locator(".card-title").inner_text() == "Retracted: deleted by ACLED on 2026-12-01"
+    assert "Retracted on 2 Dec 2026" in notice.inner_text()
+    notice.locator(".card-history[data-state=ready] summary").click()
+    assert "Retracted by ACLED sync #124" in notice.locator(".history-change").first.inner_text()
+    assert "Reason: deleted by ACLED on 2026-12-01" in notice.locator(".history-change").first.inner_text()
+    assert dashboard.page.get_by_role("alert").is_hidden()
+    assert dashboard.query()["incident"] == [str(strike.pk)]
+    # Chromium logs the 410s it was answered (the incident's and its chain's); the page itself logged nothing.
+    dashboard.errors[:] = [error for error in dashboard.errors if "status of 410" not in error]
+
+
+def test_the_count_says_how_fresh_each_dataset_is(dashboard):
+    from django.utils import timezone
+
+    from events.models import ImportJob, SyncState
+
+    from .factories import IncidentFactory
+
+    IncidentFactory(dataset="acled", occurred_on=dt.date(2021, 3, 6))
+    job = ImportJob.objects.create(format=ImportJob.Format.ACLED_API, dataset="acled", status="done")
+    SyncState.objects.create(name="acled", last_job=job, last_success_at=timezone.now() - dt.timedelta(hours=2))
+
+    dashboard.open()
+
+    line = dashboard.page.locator(".count .count-freshness")
+    dashboard.page.wait_for_function("() => document.querySelector('.count-freshness')?.textContent !== ''")
+    # The seed's own incidents are dataset "seed", with no sync.
+    assert line.inner_text() == "ACLED: synced 2 h ago, events to 6 Mar 2021 · SEED: events to 7 Mar 2021"

@@ -2,12 +2,13 @@
 // failure becomes an ApiError with a message fit to show the user.
 
 export class ApiError extends Error {
-  constructor(message, { status = 0, fields = null, url = "" } = {}) {
+  constructor(message, { status = 0, fields = null, url = "", body = null } = {}) {
     super(message);
     this.name = "ApiError";
     this.status = status;
     this.fields = fields; // {param: [messages]} for a 400
     this.url = url;
+    this.body = body; // a 410's {detail, reason, retracted_at}
   }
 }
 
@@ -55,6 +56,8 @@ export function createApi(base) {
       throw new ApiError(`Invalid filter: ${message}`, { status: 400, fields, url: String(url) });
     }
     if (response.status === 404) throw new ApiError("Not found.", { status: 404, url: String(url) });
+    // A retracted incident's own URL: its source withdrew it, and the body says why.
+    if (response.status === 410) throw new ApiError(body?.detail ?? "Retracted.", { status: 410, url: String(url), body });
     if (response.status === 429) {
       throw new ApiError("Too many requests in a short time: wait a moment, then retry.", { status: 429, url: String(url) });
     }
@@ -100,6 +103,10 @@ export function createApi(base) {
     incidents: (params, extra, options) => get("incidents/", withExtra(params, extra), options),
     incident: (id, options) => get(`incidents/${encodeURIComponent(id)}/`, null, options),
     chain: (id, options) => get(`incidents/${encodeURIComponent(id)}/chain/`, null, options),
+    /** What the public saw change in an incident, newest first: {incident, status, changes}. */
+    history: (id, options) => get(`incidents/${encodeURIComponent(id)}/history/`, null, options),
+    /** Each dataset's newest event, last sync and version: {datasets}. */
+    sourcesStatus: (options) => get("sources/status/", null, options),
     clusters: (params, extra, options) => get("incidents/clusters/", withExtra(params, extra), options),
     timeline: (params, extra, options) => get("timeline/", withExtra(params, extra), options),
     deterrence: (params, options) => get("analytics/deterrence/", params, options),

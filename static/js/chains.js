@@ -23,7 +23,14 @@ export function createChains({ container, api, status, palette, store, onSelect,
   async function fetchChain(id, signal) {
     const key = String(id);
     if (cache.has(key)) return cache.get(key);
-    const chain = await api.chain(id, { signal });
+    let chain;
+    try {
+      chain = await api.chain(id, { signal });
+    } catch (error) {
+      // A retracted incident (410) is in no chain: its notice says why, not an error banner.
+      if (error?.status === 410) return null;
+      throw error;
+    }
     for (const incident of chain.incidents) cache.set(String(incident.id), chain);
     return chain;
   }

@@ -8,6 +8,7 @@ import { prepareBorders } from "./borders.js";
 import { createChains } from "./chains.js";
 import { createFilters } from "./filters.js";
 import { isoDay, number, parseDay, plural } from "./format.js";
+import { createFreshness } from "./history.js";
 import { createMapLegend } from "./legend.js";
 import { createList } from "./list.js";
 import { createMap } from "./map.js";
@@ -324,6 +325,7 @@ async function boot() {
     loadBases();
     loadLevels();
     loadActors();
+    createFreshness({ api, container: countOutput.closest(".count") }).load();
   });
   narrow.addEventListener("change", () => mapView.map.invalidateSize());
 }

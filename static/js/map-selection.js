@@ -5,6 +5,7 @@ import L from "leaflet";
 import { clear, el } from "./dom.js";
 import { radiusFor } from "./palette.js";
 import { toBeforeAfter } from "./analytics-data.js";
+import { fillHistory, retractedNotice } from "./history.js";
 import { BEFORE_AFTER_DAYS, buildIncidentCard, fillBeforeAfter } from "./popup.js";
 
 const SELECT_ZOOM = 7;
@@ -48,6 +49,27 @@ export function createSelection({ map, container, config, api, palette, status, 
     detail.hidden = true;
   }
 
+  /** A retracted incident's permalink answers 410: it is shown as retracted, with the reason, not lost. */
+  const loadIncident = (id, signal) =>
+    api.incident(id, { signal }).catch((error) => {
+      if (error?.status === 410) return { gone: error.body ?? {} };
+      throw error;
+    });
+
+  /** Fills a part of the card once its request answers; a failure only says so there. */
+  const fillLater = (request, fill) => request.then(fill).catch((error) => error?.name !== "AbortError" && fill(null));
+
+  /** The panel over the map, in place of any popup, showing `nodes`. */
+  function showInPanel(...nodes) {
+    const previous = currentPopup;
+    currentPopup = null;
+    if (previous) map.closePopup(previous);
+    selectionLayer.clearLayers();
+    clear(detailBody).append(...nodes);
+    detail.hidden = false;
+    detailClose.focus({ preventScroll: true });
+  }
+
   /** Moves to a point unless it is already well in view at a useful zoom; resolves when the map is still. */
   function flyTo(latlng) {
     const inner = map.getBounds().pad(-0.15);
@@ -74,28 +96,28 @@ export function createSelection({ map, container, config, api, palette, status, 
     // details load, rather than after.
     const known = locations.get(String(id));
     const flight = fly && known ? flyTo(L.latLng(known[1], known[0])) : null;
-    const feature = await status.track("incident", () => api.incident(id, { signal: controller.signal }), () => select(id));
+    const feature = await status.track("incident", () => loadIncident(id, controller.signal), () => select(id));
     if (flight) await flight;
     if (controller !== selectController || !feature) return;
+    if (feature.gone) {
+      const notice = retractedNotice(id, feature.gone);
+      showInPanel(notice);
+      fillLater(api.history(id, { signal: controller.signal }), (history) => fillHistory(notice, history));
+      return;
+    }
     onDetails?.(feature);
     const card = buildIncidentCard(feature, { palette, onSelect, countryName: (code) => config.countries[code]?.[1] ?? code });
-    // The before/after figures load while the card opens; a failure only says so on the card.
-    api
-      .beforeAfter(id, BEFORE_AFTER_DAYS, { signal: controller.signal })
-      .then((response) => fillBeforeAfter(card, toBeforeAfter(response)))
-      .catch((error) => error?.name !== "AbortError" && fillBeforeAfter(card, null));
+    // The before/after figures and the history load while the card opens.
+    const { signal } = controller;
+    fillLater(api.beforeAfter(id, BEFORE_AFTER_DAYS, { signal }).then(toBeforeAfter), (ba) => fillBeforeAfter(card, ba));
+    fillLater(api.history(id, { signal }), (history) => fillHistory(card, history));
     const previous = currentPopup;
     currentPopup = null;
     if (previous) map.closePopup(previous);
     selectionLayer.clearLayers();
     detail.hidden = true;
     if (!feature.geometry) {
-      clear(detailBody).append(
-        el("p", { class: "muted small", text: "No map location: shown here instead of on the map." }),
-        card,
-      );
-      detail.hidden = false;
-      detailClose.focus({ preventScroll: true });
+      showInPanel(el("p", { class: "muted small", text: "No map location: shown here instead of on the map." }), card);
       return;
     }
     const [lon, lat] = feature.geometry.coordinates;

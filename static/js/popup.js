@@ -146,6 +146,7 @@ export function buildIncidentCard(feature, { palette, onSelect, countryName = (c
     p.summary ? el("p", { class: "card-summary", text: p.summary }) : null,
     details,
     el("p", { class: "before-after", "data-role": "before-after", "aria-live": "polite", text: "Before and after: loading…" }),
+    el("div", { class: "card-history", "data-role": "history", "aria-live": "polite", text: "History: loading…" }),
     related.length ? [el("h4", { text: "Related incidents" }), el("ul", { class: "related" }, related)] : null,
     el("h4", { text: `Sources (${sources.length})` }),
     sources.length ? el("ol", { class: "sources" }, sources.map(sourceItem)) : el("p", { class: "muted", text: "No sources." }),
