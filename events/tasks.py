@@ -22,9 +22,9 @@ from .models import ImportJob, ImportRecord, Incident, Involvement
 # The outbox's tasks and queue_after_commit live in events.notifications.outbox (the import write path uses
 # them, so it cannot import this module, which runs imports); they keep their events.tasks.* names and are
 # imported here for everyone else.
-from .notifications.outbox import PUBLISH_RETRY_POLICY, deliver, drain_outbox, queue_after_commit
+from .notifications.outbox import PUBLISH_RETRY_POLICY, announce_surges, deliver, drain_outbox, queue_after_commit
 
-__all__ = ["PUBLISH_RETRY_POLICY", "deliver", "drain_outbox", "queue_after_commit"]
+__all__ = ["PUBLISH_RETRY_POLICY", "announce_surges", "deliver", "drain_outbox", "queue_after_commit"]
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from events.cycles import analytics
 from events.models import Delivery, Incident, IncidentLink, Involvement, Subscription, SurgeAlert
 from posture.models import Actor
 
-from .celery_worker import WebhookReceiver, wait_until
+from .celery_worker import WebhookReceiver, wait_for_quiet_database, wait_until
 from .factories import ActorFactory, BaseFactory, IncidentFactory, InvolvementFactory, SourceFactory
 from .test_api_writes import feature
 
@@ -341,6 +341,7 @@ def test_a_surge_is_a_webhook_alert_to_the_subscriptions_that_ask_for_it_sent_on
         body = feature(source, occurred_on=day, base=tower.pk, status="published", actors=actors)
         response = editor_api.post("/api/v1/incidents/", body, format="json")
         assert response.status_code == 201, response.content
+        wait_for_quiet_database()  # the surges are counted after the commit, in the worker
         return response.json()["id"]
 
     # The third attack of the week (3 >= 2 x 1): a surge for the militia and for Tower 22.

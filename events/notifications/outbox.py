@@ -1,5 +1,5 @@
 """What publishing sets off: the webhook outbox rows, and their Celery tasks, queued once the transaction
-commits.
+commits; and the count of the surges the publication makes, a task of its own after the commit.
 
 Apart from events.tasks because the import write path announces what it publishes while events.tasks runs
 imports: with both in one module, tasks -> imports -> tasks would be a cycle. events.tasks re-exports
@@ -72,11 +72,11 @@ def announce_publication(
     incident_ids: Sequence[int], *, on_queue_error: Callable[[Exception], None] | None = None
 ) -> list[int]:
     """Write the webhook outbox rows for newly published incidents; they are queued once the transaction
-    commits. If the broker is down they stay in the outbox for beat's drain_outbox, and `on_queue_error`
-    hears about it once (the admin tells the editor)."""
+    commits, and so is announce_surges when a subscription asks for surges: no analytics query runs in the
+    publishing transaction. If the broker is down the rows stay in the outbox for beat's drain_outbox, the
+    surges are counted at once after the commit, and `on_queue_error` hears about it once (the admin tells
+    the editor)."""
     delivery_ids = webhooks.create_deliveries(incident_ids)
-    if not delivery_ids:
-        return delivery_ids
     reported = []
 
     def report_once(exc: Exception) -> None:
@@ -84,9 +84,33 @@ def announce_publication(
             reported.append(exc)
             on_queue_error(exc)
 
-    if len(delivery_ids) <= 20:
-        for delivery_id in delivery_ids:
-            queue_after_commit(deliver, delivery_id, on_error=report_once)
-    else:
-        queue_after_commit(drain_outbox, on_error=report_once)
+    _queue_deliveries(delivery_ids, on_error=report_once)
+    if incident_ids and webhooks.surges_subscribed():
+        ids = sorted(incident_ids)
+
+        def count_surges_here(exc: Exception) -> None:
+            report_once(exc)
+            announce_surges(ids)  # after the commit all the same, in this process
+
+        queue_after_commit(announce_surges, ids, on_error=count_surges_here)
     return delivery_ids
+
+
+@shared_task(name="events.tasks.announce_surges")
+def announce_surges(incident_ids: list[int]) -> list[int]:
+    """After the publication of these incidents has committed: the surge weeks they make, each recorded once
+    (SurgeAlert), and an outbox row for each subscription that asks for surges, queued as the incidents' are.
+    Safe to run twice: a surge already recorded is not announced again."""
+    with transaction.atomic():
+        delivery_ids = webhooks.create_surge_deliveries(incident_ids)
+        _queue_deliveries(delivery_ids)
+    return delivery_ids
+
+
+def _queue_deliveries(delivery_ids: Sequence[int], *, on_error: Callable[[Exception], None] | None = None) -> None:
+    """Send these outbox rows once the transaction commits: one task each, or beat's drain for many."""
+    if len(delivery_ids) > 20:
+        queue_after_commit(drain_outbox, on_error=on_error)
+        return
+    for delivery_id in delivery_ids:
+        queue_after_commit(deliver, delivery_id, on_error=on_error)

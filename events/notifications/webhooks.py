@@ -1,7 +1,8 @@
 """Webhook notifications for newly published incidents, and for the surges they make.
 
-Publishing writes one outbox row (Delivery) per matching subscription in the publishing transaction;
-`send_delivery` POSTs it, signed, and on failure schedules the next attempt with exponential backoff.
+Publishing writes one outbox row (Delivery) per matching subscription in the publishing transaction; the
+surges are counted after it commits, in the worker (outbox.announce_surges), and their rows written then.
+`send_delivery` POSTs a row, signed, and on failure schedules the next attempt with exponential backoff.
 Receivers verify `X-Posture-Signature: sha256=<hex>`, the HMAC-SHA256 of the raw body with the
 subscription's secret (README: "Imports, sync and notifications").
 """
@@ -31,18 +32,13 @@ MAX_BACKOFF_SECONDS = 24 * 3600
 
 
 def create_deliveries(incident_ids: Sequence[int]) -> list[int]:
-    """Outbox rows for every active subscription each published incident matches, and for the surges these
-    incidents make (create_surge_deliveries); returns their ids.
+    """Outbox rows for every active subscription each published incident matches; returns their ids.
 
     One statement for any number of incidents. A subscriber gets an incident once, even if it is
-    unpublished and published again.
+    unpublished and published again. The surges these incidents make are create_surge_deliveries'.
     """
     if not incident_ids:
         return []
-    return _incident_deliveries(incident_ids) + create_surge_deliveries(incident_ids)
-
-
-def _incident_deliveries(incident_ids: Sequence[int]) -> list[int]:
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -90,14 +86,20 @@ def record_surges(incident_ids: Sequence[int]) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
+def surges_subscribed() -> bool:
+    """Whether any active subscription asks for surges: the usual case is none, and then publishing counts none."""
+    return Subscription.objects.filter(active=True, notify_surges=True).exists()
+
+
 def create_surge_deliveries(incident_ids: Sequence[int]) -> list[int]:
     """Outbox rows for the new surges these incidents make, to the active subscriptions that ask for surges.
 
     A subscription with a country or a base filter hears of surges at bases in that country, or within its
-    distance of that base, and of no side's; one with neither hears of every surge.
+    distance of that base, and of no side's; one with neither hears of every surge. Runs the analytics query
+    (surges_touched_by): called by outbox.announce_surges once the publication has committed.
     """
-    if not Subscription.objects.filter(active=True, notify_surges=True).exists():
-        return []  # the usual case: no surge counting on every publication
+    if not incident_ids or not surges_subscribed():
+        return []
     surge_ids = record_surges(incident_ids)
     if not surge_ids:
         return []
