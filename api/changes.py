@@ -277,15 +277,16 @@ class ChangeFeed(Atom1Feed):
             handler.addQuickElement("link", "", {"rel": "next", "href": self.next_url})
 
 
-def change_feed(entries: list[dict], *, feed_url: str, site_url: str, next_url: str | None) -> bytes:
-    """The changes as an Atom feed: one entry per change, linking to the incident on the dashboard."""
+def change_feed(entries: list[dict], *, feed_url: str, feed_id: str, site_url: str, next_url: str | None) -> bytes:
+    """The changes as an Atom feed: one entry per change, linking to the incident on the dashboard. `feed_id` is
+    the same on every page of one feed (RFC 5005): its URL without the cursor."""
     feed = ChangeFeed(
         title="Force Posture Dashboard: changes to incidents",
         link=site_url,
         feed_url=feed_url,
         description="Incidents published, corrected, retracted and restored, newest first.",
         language="en",
-        id=feed_url,
+        id=feed_id,
         next_url=next_url,
     )
     for entry in entries:
@@ -335,9 +336,14 @@ class ChangeListView(ApiView):
         if not atom:
             return bytes_response(change_list(result, links), JSON)
         next_url = next((link["href"] for link in links if link["rel"] == "next"), None)
-        site = request.build_absolute_uri("/")
+        query = request.GET.copy()
+        query.pop("cursor", None)
         body = change_feed(
-            json.loads(result.features), feed_url=request.build_absolute_uri(), site_url=site, next_url=next_url
+            json.loads(result.features),
+            feed_url=request.build_absolute_uri(),
+            feed_id=request.build_absolute_uri(request.path + (f"?{query.urlencode()}" if query else "")),
+            site_url=request.build_absolute_uri("/"),
+            next_url=next_url,
         )
         return bytes_response(body, ATOM)
 

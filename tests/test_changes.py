@@ -82,6 +82,25 @@ class TestIncidentHistory:
         assert editor.username.encode() not in response.content
         assert dt.datetime.fromisoformat(updated["changed_at"]) >= dt.datetime.fromisoformat(first["changed_at"])
 
+    def test_an_editor_s_casualty_figures_show_as_the_totals_they_move(self, editor_api, client):
+        created = editor_api.post(
+            "/api/v1/incidents/", incident_feature(SourceFactory(), status="published"), format="json"
+        ).json()
+        casualties = [
+            {"group": "us_military", "kind": "killed", "best": 2},
+            {"group": "civilians", "kind": "wounded", "best": 3},
+        ]
+        editor_api.patch(
+            f"/api/v1/incidents/{created['id']}/", {"properties": {"casualties": casualties}}, format="json"
+        )
+
+        updated, _ = changes(client.get(f"/api/v1/incidents/{created['id']}/history/"))
+
+        assert updated["properties"] == [
+            {"name": "casualties_best", "old": 0, "new": 5},
+            {"name": "fatalities_best", "old": 0, "new": 2},
+        ]
+
     def test_a_draft_s_edits_fold_into_its_publication_and_its_values_never_show(self, client):
         incident = IncidentFactory(status=Incident.Status.DRAFT, title="Unconfirmed: rockets?", weapon="unknown")
         assert client.get(history_url(incident)).status_code == 404
@@ -324,6 +343,9 @@ class TestAtomFeed:
         assert "country=IRQ" in next_link
         assert [len(feed.entries), len(rest.entries)] == [2, 2]
         assert {e.id for e in feed.entries}.isdisjoint({e.id for e in rest.entries})
+        # One feed, paged: both pages have its id (RFC 5005), which the filters are part of.
+        assert feed.feed.id == rest.feed.id
+        assert feed.feed.id.endswith("/api/v1/changes/?format=atom&limit=2&country=IRQ")
 
 
 class TestFreshness:
