@@ -10,9 +10,9 @@ from events.fragments import Fragment
 from events.models import (
     KIND_CATEGORY,
     Category,
-    Incident,
     IncidentCell,
     Kind,
+    listed_statuses,
 )
 from ops.routers import read_connection
 
@@ -73,7 +73,7 @@ def _counted_cells(filters: IncidentFilters, zoom: int, *, drafts: bool) -> Frag
     only a box and kinds narrow, at a zoom the cells are kept for."""
     if zoom > IncidentCell.MAX_ZOOM or filters.bbox is None or not filters.only_place_and_kind:
         return None
-    statuses = list(Incident.Status.values) if drafts else [Incident.Status.PUBLISHED.value]
+    statuses = listed_statuses(drafts)
     cells = Fragment(
         "SELECT c.x, c.y, c.kind, sum(c.count) AS count, sum(c.sum_lon) AS lon, sum(c.sum_lat) AS lat, "
         "sum(c.sum_id) AS ids, sum(c.casualties) AS casualties FROM events_incidentcell AS c "

@@ -8,6 +8,7 @@ import json
 
 from django.core.exceptions import EmptyResultSet
 from django.db.models import F, QuerySet
+from rest_framework import exceptions, status
 
 from api.filters import PageRequest
 from api.pages import FeatureSpec, Page, feature_page, fetch_prepared, geometry
@@ -162,6 +163,29 @@ def incident_detail_feature(incidents: QuerySet, pk: int, *, through_drafts: boo
     return json.loads(row[0]) if row else None
 
 
+class Gone(exceptions.APIException):
+    """A retracted incident's own URL, for anyone: its source withdrew it, and the body says why and when."""
+
+    status_code = status.HTTP_410_GONE
+    default_code = "gone"
+
+
+def gone_if_retracted(pk: int) -> None:
+    """Raise Gone if incident `pk` is retracted. Called once the visible incidents turned out to lack it, so
+    an incident that is found costs no query more."""
+    row = Incident.objects.retracted().filter(pk=pk).values_list("retracted_reason", "retracted_at").first()
+    if row is not None:
+        reason, retracted_at = row
+        raise Gone(
+            {
+                "detail": f"Incident {pk} was retracted: {reason}.",
+                "status": Incident.Status.RETRACTED.value,
+                "reason": reason,
+                "retracted_at": retracted_at,
+            }
+        )
+
+
 def incident_page(
     incidents: QuerySet, page: PageRequest, *, count: bool = True, counted: Fragment | None = None
 ) -> Page:
@@ -181,8 +205,23 @@ def link_json() -> Fragment:
         "'lag_days', li.occurred_on - lp.occurred_on, 'confidence', l.confidence, 'asserted_by', l.asserted_by, "
         "'note', l.note, 'sources', (SELECT coalesce(json_agg(" + SOURCE_JSON + " ORDER BY s.publisher, s.title), "
         "'[]'::json) FROM events_incidentlink_sources x JOIN posture_source s ON s.id = x.source_id "
-        "WHERE x.incidentlink_id = l.id))"
+        "WHERE x.incidentlink_id = l.id), 'warning', " + LINK_WARNING + ")"
     )
+
+
+def _retracted_end(alias: str) -> str:
+    described = f"'incident ' || {alias}.id || ' (' || {alias}.retracted_reason || ')'"
+    return f"CASE WHEN {alias}.status = 'retracted' THEN {described} END"
+
+
+# Null unless an end is retracted (only editors see such a link): LinkSerializer.get_warning's text.
+LINK_WARNING = (
+    "CASE WHEN 'retracted' IN (li.status, lp.status) THEN 'Retracted: ' || concat_ws('; ', "
+    + _retracted_end("li")
+    + ", "
+    + _retracted_end("lp")
+    + ") || '.' END"
+)
 
 
 SOURCE_JSON = (

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.shortcuts import get_object_or_404
 from rest_framework import exceptions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import DjangoModelPermissionsOrAnonReadOnly
@@ -11,7 +10,7 @@ from rest_framework.response import Response
 from api import schema
 from api.clusters import MAX_ZOOM, clusters, counted_in_cells
 from api.export import csv_download, geojson_download
-from api.features import incident_chain, incident_detail_feature, incident_page
+from api.features import gone_if_retracted, incident_chain, incident_detail_feature, incident_page
 from api.filters import INCIDENT_FILTER_NAMES, MAX_LIMIT, read_incident_filters, read_page
 from api.http import GEOJSON, ApiMixin, GeoJSONRenderer, bytes_response, json_body
 from api.pages import feature_collection, page_links
@@ -83,12 +82,21 @@ class IncidentViewSet(ApiMixin, viewsets.GenericViewSet):
             return early
         feature = incident_detail_feature(self.get_queryset(), int(pk), through_drafts=sees_drafts(request.user))
         if feature is None:
+            gone_if_retracted(int(pk))
             raise exceptions.NotFound()
         return Response(feature)
 
+    def _visible(self, pk: str, queryset=None) -> Incident:
+        """The incident, if the user may see it; 410 if its source retracted it, else 404."""
+        incident = (self.get_queryset() if queryset is None else queryset).filter(pk=int(pk)).first()
+        if incident is None:
+            gone_if_retracted(int(pk))
+            raise exceptions.NotFound()
+        return incident
+
     @action(detail=True, methods=["get"])
     def chain(self, request, pk: str):
-        incident = get_object_or_404(self.get_queryset().only("id"), pk=pk)
+        incident = self._visible(pk, self.get_queryset().only("id"))
         chain = incident_chain(
             self.get_queryset(), incident.pk, through_drafts=sees_drafts(request.user), limit=CHAIN_LIMIT
         )
@@ -103,7 +111,7 @@ class IncidentViewSet(ApiMixin, viewsets.GenericViewSet):
         return self._feature_response(incident.pk, status.HTTP_201_CREATED)
 
     def partial_update(self, request, pk: str):
-        incident = get_object_or_404(self.get_queryset(), pk=pk)
+        incident = self._visible(pk)
         data = json_body(request)
         serializer = IncidentFeatureInput(incident, data=data, partial=True)
         serializer.is_valid(raise_exception=True)
@@ -112,7 +120,7 @@ class IncidentViewSet(ApiMixin, viewsets.GenericViewSet):
         return self._feature_response(incident.pk, status.HTTP_200_OK)
 
     def destroy(self, request, pk: str):
-        incident = get_object_or_404(self.get_queryset(), pk=pk)
+        incident = self._visible(pk)
         actions.delete_incident(incident)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -25,7 +25,7 @@ from rest_framework.views import exception_handler
 
 from api import schema
 from api.bases import BASE_ORDERINGS, BASES, base_page, base_queryset
-from api.features import INCIDENTS, incident_page
+from api.features import INCIDENTS, gone_if_retracted, incident_page
 from api.filters import (
     OGC_INCIDENT_FILTER_NAMES,
     ORDERINGS,
@@ -364,6 +364,8 @@ class ItemView(OgcView):
         only = PageRequest(ordering=next(iter(collection.orderings)), limit=1, sort_field="id", descending=False)
         result = feature_page(rows, only, collection.spec, count=False)
         if not result.returned:
+            if collection.id == "incidents":
+                gone_if_retracted(int(feature_id))
             raise exceptions.NotFound(f"There is no feature {feature_id} in {collection.id}.")
         (feature,) = json.loads(result.features)
         feature["links"] = [

@@ -212,6 +212,11 @@ class IncidentPropertiesInput(StrictFieldsMixin, serializers.ModelSerializer):
         ]
         validators = []  # the conditional unique constraint is checked in validate(), naming external_id
 
+    def validate_status(self, value):
+        if value == Incident.Status.RETRACTED:
+            raise serializers.ValidationError("Only a source's sync retracts an incident; use draft or published.")
+        return value
+
     def validate_casualties(self, casualties):
         pairs = [(c["group"], c["kind"]) for c in casualties]
         if len(pairs) != len(set(pairs)):
@@ -347,6 +352,9 @@ class LinkSerializer(serializers.ModelSerializer):
     prior = IncidentRefSerializer()
     lag_days = serializers.IntegerField()
     sources = SourceSerializer(many=True)
+    warning = serializers.SerializerMethodField(
+        help_text="Null, unless an end was retracted by its source (editors only see such links): which, and why."
+    )
 
     class Meta:
         model = IncidentLink
@@ -361,7 +369,13 @@ class LinkSerializer(serializers.ModelSerializer):
             "asserted_by",
             "note",
             "sources",
+            "warning",
         ]
+
+    def get_warning(self, link: IncidentLink) -> str | None:
+        """As api.features.LINK_WARNING writes it."""
+        ends = [f"incident {end.pk} ({end.retracted_reason})" for end in (link.incident, link.prior) if end.retracted]
+        return f"Retracted: {'; '.join(ends)}." if ends else None
 
     @staticmethod
     def for_incidents(user):

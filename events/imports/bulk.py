@@ -55,6 +55,7 @@ CREATE TEMP TABLE import_stage (
     weapon text NOT NULL,
     munitions integer,
     status text NOT NULL,
+    restored boolean NOT NULL,
     location geometry(Point, 4326) GENERATED ALWAYS AS (
         CASE WHEN lon IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(lon, lat), 4326) END
     ) STORED
@@ -69,7 +70,7 @@ CREATE TEMP TABLE import_stage_casualty (
 STAGE_COLUMNS = (
     "row_no, incident_id, is_update, dataset, external_id, digest, source_timestamp, occurred_on, date_precision,"
     " kind, title, summary, attribution, lon, lat, geo_precision, place_name, country, admin1, base_id, weapon,"
-    " munitions, status"
+    " munitions, status, restored"
 )
 
 # The derived figures of a staged row, as Incident.refresh_derived() computes them (events/derived.py).
@@ -112,6 +113,8 @@ class Staged:
     base_id: int | None
     actor_ids: list[tuple[int, str]]  # (actor id, role)
     source_ids: list[int]
+    # A retracted incident its source has sent again: it takes `status` and loses its retraction.
+    restored: bool = False
 
 
 def _mirrored(model_label: str) -> list[str]:
@@ -134,14 +137,15 @@ def allocate_incident_ids(count: int) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def find_existing(keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, str | None]]:
-    """(dataset, external id) -> (incident id, digest of its last import or None) for the keys that exist."""
+def find_existing(keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, str | None, bool]]:
+    """(dataset, external id) -> (incident id, digest of its last import or None, whether it is retracted) for the
+    keys that exist."""
     if not keys:
         return {}
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            SELECT i.dataset, i.external_id, i.id, r.digest
+            SELECT i.dataset, i.external_id, i.id, r.digest, i.status = 'retracted'
             FROM events_incident AS i
             LEFT JOIN events_importrecord AS r ON r.incident_id = i.id
             WHERE (i.dataset, i.external_id) IN (SELECT * FROM unnest(%s::text[], %s::text[]))
@@ -149,11 +153,13 @@ def find_existing(keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], tupl
             """,
             [[k[0] for k in keys], [k[1] for k in keys]],
         )
-        return {(dataset, external_id): (pk, digest) for dataset, external_id, pk, digest in cursor.fetchall()}
+        return {
+            (dataset, external_id): (pk, digest, retracted) for dataset, external_id, pk, digest, retracted in cursor
+        }
 
 
 def write(staged: Sequence[Staged], *, user_id: int | None, reason: str, job_id: int | None) -> list[int]:
-    """Write the staged rows; return the ids of the incidents created as published."""
+    """Write the staged rows; return the ids of the incidents created (or restored) as published."""
     if not staged:
         return []
     with connection.wrap_database_errors, connection.cursor() as cursor:
@@ -168,7 +174,7 @@ def write(staged: Sequence[Staged], *, user_id: int | None, reason: str, job_id:
         _replace_relations(cursor, history)
         _insert_new(cursor, user_id)
         _update_changed(cursor)
-        _write_incident_history(cursor, history)
+        write_incident_history(cursor, STAGED_HISTORY, reason=reason, user_id=user_id)
         cursor.execute(
             """
             INSERT INTO events_importrecord (incident_id, digest, source_timestamp, job_id, imported_at)
@@ -178,7 +184,9 @@ def write(staged: Sequence[Staged], *, user_id: int | None, reason: str, job_id:
             """,
             [job_id],
         )
-        cursor.execute("SELECT incident_id FROM import_stage WHERE NOT is_update AND status = 'published'")
+        cursor.execute(
+            "SELECT incident_id FROM import_stage WHERE (NOT is_update OR restored) AND status = 'published'"
+        )
         return [row[0] for row in cursor.fetchall()]
 
 
@@ -211,6 +219,7 @@ def _copy_stage(cursor, staged: Sequence[Staged]) -> None:
                     r.weapon,
                     r.munitions,
                     s.status,
+                    s.restored,
                 )
             )
     with cursor.copy("COPY import_stage_actor (incident_id, actor_id, role) FROM STDIN") as copy:
@@ -250,10 +259,14 @@ def _insert_new(cursor, user_id: int | None) -> None:
 
 
 def _update_changed(cursor) -> None:
-    # An update keeps the incident's status: an editor's decision to unpublish is not undone by a re-import.
+    # An update keeps the incident's status: an editor's decision to unpublish is not undone by a re-import. A
+    # retracted incident its source sends again is restored (events.imports.retract).
     cursor.execute(
         f"""
-        UPDATE events_incident AS i SET {INCIDENT_VALUES}
+        UPDATE events_incident AS i SET {INCIDENT_VALUES},
+            status = CASE WHEN s.restored THEN s.status ELSE i.status END,
+            retracted_reason = CASE WHEN s.restored THEN '' ELSE i.retracted_reason END,
+            retracted_at = CASE WHEN s.restored THEN NULL ELSE i.retracted_at END
         FROM import_stage AS s {DERIVED_JOINS}
         WHERE s.is_update AND i.id = s.incident_id
         """
@@ -318,8 +331,15 @@ def _replace_relations(cursor, history: tuple[str, int | None]) -> None:
     )
 
 
-def _write_incident_history(cursor, history: tuple[str, int | None]) -> None:
-    """One history row per written incident, with the sources it cites (simple-history's m2m snapshot)."""
+# The staged incidents, as write_incident_history() takes them: '+' for a created row, '~' for a changed one.
+STAGED_HISTORY = "SELECT incident_id AS id, CASE WHEN is_update THEN '~' ELSE '+' END AS type FROM import_stage"
+
+
+def write_incident_history(
+    cursor, written: str, *, reason: str, user_id: int | None, params: dict | None = None
+) -> None:
+    """One history row per incident of `written` (a query of id and history type, with `params`), with the
+    sources it cites (simple-history's m2m snapshot), as the incident is now."""
     cols = _quoted(_mirrored("Incident"))
     prefixed = ", ".join(f"i.{c}" for c in cols.split(", "))
     cursor.execute(
@@ -327,15 +347,15 @@ def _write_incident_history(cursor, history: tuple[str, int | None]) -> None:
         WITH written AS (
             INSERT INTO events_historicalincident ({cols}, history_date, history_change_reason, history_type,
                 history_user_id)
-            SELECT {prefixed}, now(), %s, CASE WHEN s.is_update THEN '~' ELSE '+' END, %s
-            FROM import_stage AS s JOIN events_incident AS i ON i.id = s.incident_id
+            SELECT {prefixed}, now(), %(reason)s, w.type, %(user_id)s
+            FROM ({written}) AS w JOIN events_incident AS i ON i.id = w.id
             RETURNING history_id, id
         )
         INSERT INTO events_historicalincident_sources (id, history_id, incident_id, source_id)
         SELECT t.id, w.history_id, t.incident_id, t.source_id
         FROM written AS w JOIN events_incident_sources AS t ON t.incident_id = w.id
         """,
-        history,
+        {**(params or {}), "reason": reason[:100], "user_id": user_id},
     )
 
 

@@ -163,7 +163,8 @@ def import_incidents(records: Sequence[ParsedIncident], *, context: ImportContex
     """Create or update imported incidents, matched on dataset + external id, with history.
 
     Rows whose content is the same as at their last import are left alone; a changed row is updated
-    (keeping its publication status) and its actors, casualties and sources replaced. The writes are
+    (keeping its publication status) and its actors, casualties and sources replaced. A retracted incident
+    that comes again is restored, with the status a new row gets, and counted as updated. The writes are
     set-based (events.imports.bulk), and derived figures (nearest base, casualty totals, sides and actor names) are
     computed on the way in.
     """
@@ -177,7 +178,8 @@ def import_incidents(records: Sequence[ParsedIncident], *, context: ImportContex
     todo = []
     for record in records:
         found = existing.get((record.dataset, record.external_id))
-        if found is not None and found[1] == record.digest:
+        # A retracted incident sent again is restored even when its content is unchanged.
+        if found is not None and found[1] == record.digest and not found[2]:
             outcome.unchanged += 1
         else:
             todo.append((record, found))
@@ -195,6 +197,7 @@ def import_incidents(records: Sequence[ParsedIncident], *, context: ImportContex
             base_id=context.bases.get(record.base.lower()) if record.base else None,
             actor_ids=[(context.actors[name.lower()], role) for role, name in record.actors],
             source_ids=[context.sources[(publisher, title)] for publisher, title, *_ in record.sources],
+            restored=bool(found and found[2]),
         )
         for record, found in todo
     ]

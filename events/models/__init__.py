@@ -17,6 +17,7 @@ from .incidents import (
     IncidentQuerySet,
     Involvement,
     Kind,
+    listed_statuses,
     sees_drafts,
 )
 from .notifications import Delivery, DeliveryQuerySet, Subscription, SurgeAlert
@@ -29,6 +30,7 @@ __all__ = [
     "DatePrecision",
     "GeoPrecision",
     "sees_drafts",
+    "listed_statuses",
     "IncidentQuerySet",
     "Incident",
     "Involvement",

@@ -149,12 +149,27 @@ def sees_drafts(user) -> bool:
     return user is not None and user.is_authenticated and user.has_perm("events.change_incident")
 
 
+def listed_statuses(drafts: bool) -> list[str]:
+    """The statuses of the incidents a list, count, map cell, export or figure may hold: the published ones, and
+    for editors (`drafts`) the drafts too. A retracted incident is in none of them, for anyone."""
+    statuses = [Incident.Status.PUBLISHED.value]
+    return [*statuses, Incident.Status.DRAFT.value] if drafts else statuses
+
+
 class IncidentQuerySet(models.QuerySet):
     def published(self):
+        """What the public sees: every public list, count and figure starts here."""
         return self.filter(status=Incident.Status.PUBLISHED)
 
+    def listed(self, *, drafts: bool):
+        """published(), and the drafts too when `drafts` (editors): never the retracted."""
+        return self.filter(status__in=listed_statuses(drafts)) if drafts else self.published()
+
     def visible_to(self, user):
-        return self if sees_drafts(user) else self.published()
+        return self.listed(drafts=sees_drafts(user))
+
+    def retracted(self):
+        return self.filter(status=Incident.Status.RETRACTED)
 
     def in_bbox(self, bbox: tuple[float, float, float, float]):
         # For a point, "intersects the box" and "covered by the box" are the same test (edges included),
@@ -204,9 +219,9 @@ class IncidentQuerySet(models.QuerySet):
         """The escalation chain: every incident reachable from this one through links, either way, itself included.
 
         The walk only passes through incidents the reader may see, so a draft never connects two published
-        incidents in public output. UNION (not UNION ALL) ends cycles; `limit` bounds a runaway component.
+        incidents in public output, and a retracted one connects none. UNION (not UNION ALL) ends cycles;
+        `limit` bounds a runaway component.
         """
-        hidden = "" if through_drafts else "AND i.status = %s"
         other_end = "CASE WHEN l.incident_id = chain.id THEN l.prior_id ELSE l.incident_id END"
         # Constant SQL text; the incident id, status and limit travel as parameters.
         sql = f"""
@@ -216,10 +231,10 @@ class IncidentQuerySet(models.QuerySet):
                 SELECT {other_end}
                 FROM chain
                 JOIN events_incidentlink l ON chain.id IN (l.incident_id, l.prior_id)
-                JOIN events_incident i ON i.id = {other_end} {hidden}
+                JOIN events_incident i ON i.id = {other_end} AND i.status = ANY(%s)
             )
             SELECT id FROM chain LIMIT %s"""  # noqa: S608
-        params = (incident_id, *(() if through_drafts else (Incident.Status.PUBLISHED.value,)), limit)
+        params = (incident_id, listed_statuses(through_drafts), limit)
         return self.filter(pk__in=RawSQL(sql, params))  # noqa: S611
 
 
@@ -227,6 +242,9 @@ class Incident(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         PUBLISHED = "published", "Published"
+        # Withdrawn by its source (ACLED deleted it, a newer UCDP GED left it out): kept with its history and
+        # links, out of every list, count and figure, and its own URL answers 410 Gone with the reason.
+        RETRACTED = "retracted", "Retracted"
 
     class Attribution(models.TextChoices):
         CLAIMED = "claimed", "Claimed"
@@ -265,6 +283,17 @@ class Incident(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     dataset = models.CharField(max_length=50, blank=True, help_text="The dataset an imported row came from.")
     external_id = models.CharField(max_length=100, blank=True)
+    # Set with status "retracted" (events.imports.retract), cleared when the source brings the row back.
+    # db_default: the imports' set-based INSERT (events/imports/bulk.py) names only the columns it fills.
+    retracted_reason = models.CharField(
+        max_length=200,
+        blank=True,
+        default="",
+        db_default="",
+        editable=False,
+        help_text='Why it was retracted: "deleted by ACLED on 2025-06-01".',
+    )
+    retracted_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Derived, kept current by Incident.refresh_derived()
     casualties_best = models.PositiveIntegerField(default=0, editable=False)
     fatalities_best = models.PositiveIntegerField(default=0, editable=False)
@@ -321,6 +350,12 @@ class Incident(models.Model):
                 name="events_incident_occurred_on_range",
                 violation_error_message="The date must be between 1900-01-01 and tomorrow.",
             ),
+            # Only a source's sync retracts (events.imports.retract), saying why and when.
+            models.CheckConstraint(
+                condition=~Q(status="retracted") | (Q(retracted_at__isnull=False) & ~Q(retracted_reason="")),
+                name="events_incident_retracted_why",
+                violation_error_message="Only a source's sync retracts an incident, with the reason and the time.",
+            ),
         ]
         indexes = [
             # The API filters by date range and bounding box on every list and timeline request.
@@ -343,6 +378,10 @@ class Incident(models.Model):
     @property
     def country_name(self) -> str:
         return country_name(self.country)
+
+    @property
+    def retracted(self) -> bool:
+        return self.status == self.Status.RETRACTED
 
     def refresh_derived(self) -> None:
         """Recompute the rollups kept on the row, casualty totals and the nearest base, with the SQL the imports
