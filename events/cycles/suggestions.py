@@ -27,6 +27,7 @@ from .sides import spread
 
 WINDOW_DAYS = 30  # the default `window`, and the longest kept
 PER_INCIDENT = 10  # candidates kept per incident, best first
+FLOOR_DAYS = 3  # the candidates of an incident's first days give its floor (BOUNDS)
 HALF_LIFE_DAYS = 7.0
 DISTANCE_SCALE_KM = 250.0
 HALF_DYAD = 0.5
@@ -37,14 +38,16 @@ MAX_DATE_PRECISION = 2  # day or week
 # The reversed dyads of the incidents in `{incidents}` (a relation with one column, id): a hash join on
 # (side, day) of each incident's attacking sides on each of the `window` days before it against the sides
 # targeted on that day, so the work grows with the pairs found, not with the incidents of the period. The
-# earlier incidents are read by the date index, from the set's first day less the window to its last.
+# earlier incidents are read by the date index, from the set's first day less the window to its last. Each
+# incident probes `{lags}` days back, an expression that `{bounds}` may join what it needs for (BOUNDS).
 PAIRS = f"""
 WITH probe AS MATERIALIZED (
     SELECT i.id, ik.key, i.occurred_on - g.lag AS day
     FROM {{incidents}} AS a
     JOIN events_incident AS i ON i.id = a.id
+    {{bounds}}
     {spread("i", "attacking", "ik")}
-    CROSS JOIN generate_series(1, %(window)s) AS g(lag)
+    CROSS JOIN generate_series(1, {{lags}}) AS g(lag)
     WHERE i.status = 'published' AND i.date_precision <= %(precision)s AND i.kind <> ALL(%(left_out)s)
 ),
 earlier AS MATERIALIZED (
@@ -64,19 +67,26 @@ RELATION = """
 CASE WHEN i.kind = ANY(%(signal)s) THEN 'deterrence_signal_after'
      WHEN i.kind = ANY(%(hostile)s) AND p.kind = ANY(%(hostile)s) THEN 'retaliation_for'
      ELSE 'response_to' END"""
-SCORE = """
+SEVERITY = "(1 - 0.5 / (1 + ln(1 + {casualties})))"
+
+
+def score(km: str) -> str:
+    """The score of `i` answering `p`, `km` the distance between them (NULL when an end has no point)."""
+    return f"""
 power(0.5, (i.occurred_on - p.occurred_on - 1) / %(half_life)s)
-  / (1 + coalesce(ST_DistanceSphere(i.location, p.location) / 1000, %(scale)s) / %(scale)s)
-  * sqrt((1 - 0.5 / (1 + ln(1 + i.casualties_best))) * (1 - 0.5 / (1 + ln(1 + p.casualties_best))))
+  / (1 + coalesce({km}, %(scale)s) / %(scale)s)
+  * sqrt({SEVERITY.format(casualties="i.casualties_best")} * {SEVERITY.format(casualties="p.casualties_best")})
   * CASE WHEN i.targeted_sides && p.attacking_sides THEN 1 ELSE %(half_dyad)s END"""
+
+
+SCORE = score("ST_DistanceSphere(i.location, p.location) / 1000")
+DISTANCE_KM = "round((ST_DistanceSphere(i.location, p.location) / 1000)::numeric, 3)::float8"
 
 # Those pairs scored, less the pairs linked or rejected.
 CANDIDATES = (
     f"""
 SELECT i.id AS incident_id, p.id AS prior_id, {RELATION} AS relation,
-       i.occurred_on - p.occurred_on AS lag_days,
-       round((ST_DistanceSphere(i.location, p.location) / 1000)::numeric, 3)::float8 AS distance_km,
-       {SCORE} AS score
+       i.occurred_on - p.occurred_on AS lag_days, {{distance}} AS distance_km, {{score}} AS score
 """
     + """FROM ({pairs}) AS pair
 JOIN events_incident AS i ON i.id = pair.incident_id
@@ -92,9 +102,48 @@ FROM ({candidates}) AS c
 """
 
 
-def ranked(incidents: str) -> str:
-    """The scored, ranked candidates of the incidents in the relation `incidents` (benchmarks use it too)."""
-    return RANKED.format(candidates=CANDIDATES.format(pairs=PAIRS.format(incidents=incidents)))
+def ranked(
+    incidents: str,
+    *,
+    lags: str = "%(window)s",
+    bounds: str = "",
+    score: str = SCORE,
+    distance: str = DISTANCE_KM,
+) -> str:
+    """The scored, ranked candidates of the incidents in the relation `incidents` (benchmarks use it too), each
+    probing `lags` days back (an SQL expression), `bounds` joined for it."""
+    pairs = PAIRS.format(incidents=incidents, lags=lags, bounds=bounds)
+    candidates = CANDIDATES.format(pairs=pairs, score=score, distance=distance)
+    return RANKED.format(candidates=candidates)
+
+
+# A candidate that cannot enter an incident's best PER_INCIDENT is never scored. The best PER_INCIDENT are at
+# least the incident's floor: the PER_INCIDENT-th best score among its candidates of the first FLOOR_DAYS days
+# (real candidates, so at most the PER_INCIDENT-th best of all). A candidate's score is at most its lag's factor
+# times sqrt(s(incident) x s(the most severe prior of the period)), the distance and dyad factors being at most
+# 1: past the lag where that falls below the floor nothing can enter, and the incident probes no further back.
+# An incident with fewer candidates in its first days has no floor and probes the whole window. The answers are
+# the same to the bit (bench/suggestions_bench.py compares them with the unbounded SQL); in dense data (a side
+# acting every day) the window shrinks from 30 days to a few.
+FLOORS = f"""
+SELECT r.incident_id AS id, r.score AS floor
+FROM ({ranked("affected", lags="%(floor_days)s", distance="NULL")}) AS r
+WHERE r.rank = %(per_incident)s
+"""
+TOP_SEVERITY = f"""
+SELECT {SEVERITY.format(casualties="coalesce(max(p.casualties_best), 0)")} AS severity
+FROM events_incident AS p
+WHERE p.occurred_on BETWEEN (SELECT min(i.occurred_on) FROM affected JOIN events_incident AS i USING (id)) - %(window)s
+                        AND (SELECT max(i.occurred_on) FROM affected JOIN events_incident AS i USING (id))
+"""
+BOUNDED = ranked(
+    "affected",
+    bounds="LEFT JOIN floors AS f ON f.id = i.id",
+    # 1e-9: the float rounding of a bound equal to the floor never cuts a lag that could tie.
+    lags=f"""CASE WHEN f.id IS NULL THEN %(window)s ELSE greatest(0, least(%(window)s, floor(
+        1 + %(half_life)s * ln(sqrt({SEVERITY.format(casualties="i.casualties_best")} *
+        (SELECT severity FROM top_severity)) / f.floor) / ln(2) + 1e-9)))::integer END""",
+)
 
 
 # The incidents whose candidates may change when those in `ids` do: themselves, the later incidents that had
@@ -126,9 +175,11 @@ UNION SELECT forward.id FROM (
 
 # Upsert the best PER_INCIDENT of each affected incident (rows whose figures are unchanged are not
 # rewritten), and delete the affected incidents' other rows.
-REFRESH = """
-WITH affected AS MATERIALIZED ({affected}),
-best AS MATERIALIZED (SELECT * FROM ({ranked}) AS r WHERE r.rank <= %(per_incident)s),
+REFRESH = f"""
+WITH affected AS MATERIALIZED ({{affected}}),
+floors AS MATERIALIZED ({FLOORS}),
+top_severity AS MATERIALIZED ({TOP_SEVERITY}),
+best AS MATERIALIZED (SELECT * FROM ({BOUNDED}) AS r WHERE r.rank <= %(per_incident)s),
 written AS (
     INSERT INTO events_linksuggestion AS t
         (incident_id, prior_id, relation, lag_days, distance_km, score, rank, computed_at)
@@ -148,8 +199,8 @@ WHERE s.incident_id IN (SELECT id FROM affected)
 """
 # The affected incidents are found first and passed in as an array: the planner then knows how many there
 # are (a CTE of the union above it guesses forty times too many, and sorts where it should hash).
-REFRESH_SOME = REFRESH.format(affected="SELECT unnest(%(affected)s::bigint[]) AS id", ranked=ranked("affected"))
-REFRESH_ALL = REFRESH.format(affected="SELECT id FROM events_incident", ranked=ranked("events_incident"))
+REFRESH_SOME = REFRESH.format(affected="SELECT unnest(%(affected)s::bigint[]) AS id")
+REFRESH_ALL = REFRESH.format(affected="SELECT id FROM events_incident")
 
 
 def _parameters(**extra) -> dict:
@@ -163,6 +214,7 @@ def _parameters(**extra) -> dict:
         "signal": Category.SIGNAL.kinds,
         "hostile": Kind.force(),
         "per_incident": PER_INCIDENT,
+        "floor_days": FLOOR_DAYS,
         **extra,
     }
 
