@@ -6,17 +6,19 @@ import posixpath
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import DatabaseError, connection, transaction
+from django.db.models import QuerySet
 from django.db.models.expressions import DatabaseDefault
 from django.db.models.signals import post_save
 from django.db.models.sql import InsertQuery
 from simple_history.utils import bulk_create_with_history
 
-from posture.models import Actor, Source
+from posture.models import Actor, Base, Side, Source
 
 from . import tasks
 from .derived import DERIVED, SIDES, write_one
@@ -29,9 +31,14 @@ __all__ = [
     "IncidentRelations",
     "announce_publication",
     "check_upload",
+    "delete_bases",
+    "delete_import_jobs",
     "delete_incident",
+    "delete_sides",
     "link_incidents",
     "record_incident",
+    "save_actor",
+    "save_base",
     "start_import",
     "unlink_incidents",
     "update_incident",
@@ -244,6 +251,58 @@ def delete_incident(incident: Incident) -> None:
     answers = list(incident.suggested_answers.values_list("incident_id", flat=True))
     incident.delete()
     tasks.queue_after_commit(tasks.refresh_suggestions, answers)  # they lose a candidate
+
+
+# posture knows nothing of incidents: a change of a base, an actor or a side that changes something of theirs
+# goes through these (the admin's, the seed's), which queue that work once the change commits.
+
+
+@transaction.atomic
+def save_base(base: Base) -> Base:
+    """Create or change a base. A base that appears or moves may be any incident's nearest: every incident's
+    nearest base is re-ranked once the change commits (one statement, rewriting only the rows that change)."""
+    base.save()
+    tasks.queue_after_commit(tasks.refresh_nearest_bases)
+    return base
+
+
+@transaction.atomic
+def delete_bases(bases: QuerySet[Base]) -> None:
+    """Delete these bases; the incidents they were nearest to get another once the delete commits."""
+    bases.delete()
+    tasks.queue_after_commit(tasks.refresh_nearest_bases)
+
+
+@transaction.atomic
+def save_actor(actor: Actor) -> Actor:
+    """Create or change an actor. Its incidents' sides and names follow in the same transaction (the actor
+    trigger, events/sql/); moved to another side it pairs differently, so the suggestions of its incidents
+    are refreshed once the change commits."""
+    actor.save()
+    tasks.queue_after_commit(tasks.refresh_suggestions_of_actor, actor.pk)
+    return actor
+
+
+@transaction.atomic
+def delete_sides(sides: QuerySet[Side]) -> None:
+    """Delete these sides: their actors are left on their own, each a side of its own (the actor trigger
+    rewrites their incidents' sides), and every suggestion is refreshed once the delete commits."""
+    sides.delete()
+    tasks.queue_after_commit(tasks.refresh_suggestions)
+
+
+@transaction.atomic
+def delete_import_jobs(jobs: QuerySet[ImportJob]) -> None:
+    """Delete these import jobs (their bad rows go with them) and, once the delete has committed, their
+    uploaded files: a rolled-back delete keeps a job whose file is still there. The admin deletes jobs here,
+    one or in bulk (the API only reads them)."""
+    storage = ImportJob._meta.get_field("file").storage
+    uploads = [name for name in jobs.values_list("file", flat=True) if name]
+    jobs.delete()
+    for name in uploads:
+        # robust: a storage that fails to remove it must not turn the committed delete into an error page;
+        # the leftover file is logged. FileSystemStorage already ignores a file that is gone.
+        transaction.on_commit(partial(storage.delete, name), robust=True)
 
 
 def check_upload(file: File, format: str | None) -> str:

@@ -4,7 +4,10 @@ from django.utils.html import format_html
 from leaflet.admin import LeafletGeoAdminMixin
 from simple_history.admin import SimpleHistoryAdmin
 
-from .actions import write_incident
+from posture import admin as posture_admin
+from posture.models import Actor, Base, Side
+
+from . import actions
 from .cycles.review import accept_suggestions, queue_refresh, reject_suggestions
 
 # The admins of the imports and of the webhook notifications live beside their code, in imports.admin and
@@ -80,7 +83,7 @@ class IncidentAdmin(LeafletGeoAdminMixin, SimpleHistoryAdmin):
             for inline in fs.forms
             if inline.instance.incident_id
         ]
-        with write_incident(
+        with actions.write_incident(
             form.instance,
             was_published=change and form.initial.get("status") == Incident.Status.PUBLISHED,
             also_refresh=later,
@@ -188,3 +191,35 @@ class SuggestionRejectionAdmin(FreesPairsOnDelete, admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+# posture's admins of bases, actors and sides, taken over: posture knows nothing of incidents, and their writes
+# queue what they change among the incidents (nearest bases, suggestions) through events.actions.
+admin.site.unregister([Base, Actor, Side])
+
+
+@admin.register(Base)
+class BaseAdmin(posture_admin.BaseAdmin):
+    def save_model(self, request, obj, form, change):
+        actions.save_base(obj)
+
+    def delete_model(self, request, obj):
+        actions.delete_bases(Base.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset):
+        actions.delete_bases(queryset)
+
+
+@admin.register(Actor)
+class ActorAdmin(posture_admin.ActorAdmin):
+    def save_model(self, request, obj, form, change):
+        actions.save_actor(obj)
+
+
+@admin.register(Side)
+class SideAdmin(posture_admin.SideAdmin):
+    def delete_model(self, request, obj):
+        actions.delete_sides(Side.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset):
+        actions.delete_sides(queryset)

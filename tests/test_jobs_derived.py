@@ -1,10 +1,12 @@
-"""Derived data kept current in the background: a base that appears or moves re-ranks every incident's nearest base."""
+"""Derived data kept current in the background: a base that appears or moves re-ranks every incident's nearest base.
+Bases are written as the admin and the seed write them, through events.actions."""
 
 from __future__ import annotations
 
 import pytest
 from django.contrib.gis.geos import Point
 
+from events.actions import save_base
 from events.models import Incident
 
 from .celery_worker import wait_until
@@ -24,13 +26,13 @@ def test_a_base_that_appears_or_moves_becomes_or_stops_being_the_nearest_base(ce
         incident.refresh_derived()
     assert nearest(incidents) == {far.pk}
 
-    near = BaseFactory(name="Ayn al-Asad", location=Point(42.4412, 33.7856, srid=4326))
+    near = save_base(BaseFactory.build(name="Ayn al-Asad", location=Point(42.4412, 33.7856, srid=4326)))
 
     wait_until(lambda: nearest(incidents) == {near.pk}, "the new base to be the nearest")
     closest = Incident.objects.get(pk=incidents[0].pk)
     assert closest.nearest_base_km == pytest.approx(0.5, abs=0.05)  # 0.0044° of latitude
 
     near.location = Point(47.0, 30.5, srid=4326)  # moved far away
-    near.save()
+    save_base(near)
 
     wait_until(lambda: nearest(incidents) == {far.pk}, "the old base to be the nearest again")

@@ -99,6 +99,12 @@ class ImportJobAdmin(admin.ModelAdmin):
             return False
         return super().has_delete_permission(request, obj)
 
+    def delete_model(self, request, obj):
+        actions.delete_import_jobs(ImportJob.objects.filter(pk=obj.pk))  # its uploaded file too
+
+    def delete_queryset(self, request, queryset):
+        actions.delete_import_jobs(queryset)
+
     def save_form(self, request, form, change):
         return form.instance  # the job is recorded by start_import, in save_model
 

@@ -17,7 +17,15 @@ from django.db import transaction
 
 from posture.models import Actor, Affiliation, Base, BaseStatus, Side, Source, TroopLevel
 
-from ..actions import CasualtyFigure, IncidentRelations, link_incidents, record_incident, update_incident
+from ..actions import (
+    CasualtyFigure,
+    IncidentRelations,
+    link_incidents,
+    record_incident,
+    save_actor,
+    save_base,
+    update_incident,
+)
 from ..models import Incident, IncidentLink
 
 SEED_FILE = Path(__file__).parent / "assessment.json"
@@ -53,15 +61,19 @@ class SeedLoader:
         self.bases: dict[str, Base] = {}
         self.incidents: dict[str, Incident] = {}
 
-    def upsert(self, model, lookup: dict, values: dict):
+    def upsert(self, model, lookup: dict, values: dict, save=None):
+        """The row of `model` matched by `lookup`, created or changed to `values` if it differs. `save`
+        writes it (events.actions' for a base or an actor, which queue what their change sets off)."""
+        save = save or model.save
         instance = model.objects.filter(**lookup).first()
         if instance is None:
-            instance = model.objects.create(**lookup, **values)
+            instance = model(**lookup, **values)
+            save(instance)
             self.written[model.__name__] += 1
         elif not _same(instance, values):
             for name, value in values.items():
                 setattr(instance, name, value)
-            instance.save()
+            save(instance)
             self.written[model.__name__] += 1
         return instance
 
@@ -113,6 +125,7 @@ class SeedLoader:
                     "aliases": row.get("aliases", []),
                     "description": row.get("description", ""),
                 },
+                save=save_actor,
             )
         for row in self.data["actors"]:
             for affiliation in row.get("affiliations", []):
@@ -139,6 +152,7 @@ class SeedLoader:
                     "kind": row["kind"],
                     "description": row.get("description", ""),
                 },
+                save=save_base,
             )
             self.set_m2m(base.users, (self.actors[slug] for slug in row.get("users", [])))
             self.set_m2m(base.sources, (self.sources[key] for key in row.get("sources", [])))
