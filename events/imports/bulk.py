@@ -4,7 +4,8 @@ figures and history rows in a dozen statements, whatever the number of rows.
 The rows to write are COPYed into temporary tables first; everything after that is INSERT/UPDATE ... SELECT
 from them. Actors, casualties and sources are written before the incidents they belong to (the foreign keys
 are checked at commit), so that a new incident's sides and actor names are read from its involvements by the
-INSERT itself, with the function the involvements' trigger uses (migration 0016), and the row is written once.
+INSERT itself, with the function the involvements' trigger uses (events/sql/events_incident_sides_of.sql), and
+the row is written once.
 The history rows are the ones django-simple-history would have written row by row ('+' for a created row,
 '~' for a changed one, '-' for a replaced actor or casualty), with the job's user and reason. Called by
 events.imports.write.import_incidents inside its transaction. refresh_nearest_bases() re-ranks every
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING
 from django.apps import apps
 from django.db import connection
 
-from ..derived import DERIVED_COLUMNS, DERIVED_SELECT, DERIVED_VALUES, NEAREST_BASE_JOIN, casualty_totals
+from ..derived import DERIVED_COLUMNS, DERIVED_SELECT, DERIVED_VALUES, NEAREST_BASE_JOIN, SIDES, casualty_totals
 
 if TYPE_CHECKING:
     from .records import ParsedIncident
@@ -87,15 +88,8 @@ INCIDENT_VALUES = (
 )
 
 
-# A new incident's sides and actor names, from its involvements (already written), as the involvements' trigger
-# derives them: events_incident_sides_of(), migration 0016.
-SIDES = (
-    ("attacking_sides", "d.attacking"),
-    ("targeted_sides", "d.targeted"),
-    ("attacker_names", "d.attackers"),
-    ("target_names", "d.targets"),
-    ("claimant_names", "d.claimants"),
-)
+# A new incident's sides and actor names (derived.SIDES), from its involvements (already written), as the
+# involvements' trigger derives them: events/sql/events_incident_sides_of.sql.
 SIDES_JOIN = """
     JOIN events_incident_sides_of(ARRAY(SELECT incident_id FROM import_stage WHERE NOT is_update)) AS d
       ON d.id = s.incident_id

@@ -294,18 +294,20 @@ class Incident(models.Model):
         help_text='Why it was retracted: "deleted by ACLED on 2025-06-01".',
     )
     retracted_at = models.DateTimeField(null=True, blank=True, editable=False)
-    # Derived, kept current by Incident.refresh_derived()
+    # Derived from its casualties and location, computed in the statement that writes the row (events/derived.py:
+    # an editor's save, an import), and re-ranked for every row when a base changes (refresh_nearest_bases).
     casualties_best = models.PositiveIntegerField(default=0, editable=False)
     fatalities_best = models.PositiveIntegerField(default=0, editable=False)
     nearest_base = models.ForeignKey(
         Base, on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="+"
     )
     nearest_base_km = models.FloatField(null=True, blank=True, editable=False)
-    # Derived by PostgreSQL, whoever writes (triggers of migration 0010): the side keys (Actor.side_key) of the
-    # attackers and claimants, and of the targets, sorted. The cycle analytics pair incidents on them.
+    # Derived by PostgreSQL, whoever writes (the involvement, actor and side triggers, events/sql/): the side keys
+    # (Actor.side_key) of the attackers and claimants, and of the targets, sorted. The cycle analytics pair
+    # incidents on them. A row written after its involvements computes them itself (events/derived.py).
     attacking_sides = ArrayField(models.TextField(), default=list, db_default=[], blank=True, editable=False)
     targeted_sides = ArrayField(models.TextField(), default=list, db_default=[], blank=True, editable=False)
-    # Derived in the same UPDATE (migration 0012): who attacked, was targeted and claimed it, by name and
+    # Derived in the same statements: who attacked, was targeted and claimed it, by name and
     # sorted, so that lists, exports and webhooks read the row instead of joining its involvements.
     attacker_names = ArrayField(models.TextField(), default=list, db_default=[], blank=True, editable=False)
     target_names = ArrayField(models.TextField(), default=list, db_default=[], blank=True, editable=False)
@@ -384,8 +386,9 @@ class Incident(models.Model):
         return self.status == self.Status.RETRACTED
 
     def refresh_derived(self) -> None:
-        """Recompute the rollups kept on the row, casualty totals and the nearest base, with the SQL the imports
-        use (events/derived.py). Called after every write that touches the incident or its casualties."""
+        """Recompute the rollups kept on the row, casualty totals and the nearest base, with the SQL every write
+        computes them with (events/derived.py), in an UPDATE of its own: for a row written around the write paths
+        (a test's factories, a shell). The admin, the API and imports compute them as they write the row."""
         with connection.cursor() as cursor:
             cursor.execute(REFRESH_ONE, {"id": self.pk})
             self.casualties_best, self.fatalities_best, self.nearest_base_id, self.nearest_base_km = cursor.fetchone()
