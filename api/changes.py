@@ -36,12 +36,13 @@ from events.models import Incident
 from events.properties import INCIDENT_PROPERTIES, Property, properties_json
 from ops.routers import read_connection
 
-# The statuses whose history rows and incidents are public. 'retracted' comes with the sources' live syncs.
-RETRACTED = "retracted"
+# The statuses whose history rows and incidents are public.
+RETRACTED = Incident.Status.RETRACTED.value
 PUBLIC_STATUSES = [Incident.Status.PUBLISHED.value, RETRACTED]
 
-# The reasons imports and syncs give their history rows; anything else is an editor's own reason for change.
-JOB_REASON = r"^(Import|[A-Za-z][A-Za-z ]* sync) #([0-9]+)$"
+# The reasons imports and syncs give their history rows ("Import #12", "ACLED sync #123", "UCDP GED 26.0.7 sync
+# #45"); anything else is an editor's own reason for change.
+JOB_REASON = r"^(Import|[A-Za-z][A-Za-z0-9 .-]* sync) #([0-9]+)$"
 
 # Properties that are not listed old → new: the id never changes, the status is the change's kind, and the
 # creation time is the history's own.
@@ -71,12 +72,6 @@ def _snapshot(row: str) -> Fragment:
     the row as `i`)."""
     listed = properties_json(LISTED, [("geometry", geometry("i"))])
     return "(SELECT " + listed + Fragment(f"::jsonb FROM (SELECT {row}.*) AS i ") + INCIDENT_DETAIL_JOINS + ")"
-
-
-def _retraction_reason() -> str:
-    # The retraction's columns land with the sources' live syncs; until then a retraction has no reason.
-    kept = {field.name for field in Incident.history.model._meta.concrete_fields}
-    return "nullif(h.retracted_reason, '')" if "retracted_reason" in kept else "NULL::text"
 
 
 # One public change per history row h: its previous public row p (by the index on the incident id), what it is,
@@ -129,9 +124,7 @@ def _change_json() -> Fragment:
             f"'job', CASE WHEN {reason} ~ %s THEN substring({reason} from %s)::bigint END, ",
             (JOB_REASON, "#([0-9]+)$"),
         )
-        + "'reason', CASE WHEN c.change = 'retracted' THEN "
-        + _retraction_reason()
-        + " WHEN NOT coalesce("
+        + "'reason', CASE WHEN c.change = 'retracted' THEN nullif(h.retracted_reason, '') WHEN NOT coalesce("
         + job
         + f", false) THEN nullif({reason}, '') END)"
     )

@@ -135,12 +135,14 @@ class TestIncidentHistory:
     def test_imports_and_syncs_are_named_by_their_job(self, client, published):
         save(published, "Import #12", casualties_best=3)
         save(published, "ACLED sync #123", fatalities_best=2, location=None)
+        save(published, "UCDP GED 26.0.7 sync #45", weapon="mortars")
 
-        sync, file_import, _ = changes(client.get(history_url(published)))
+        ucdp, sync, file_import, _ = changes(client.get(history_url(published)))
 
         assert (file_import["by"], file_import["job"], file_import["reason"]) == ("import #12", 12, None)
         assert file_import["properties"] == [{"name": "casualties_best", "old": 1, "new": 3}]
         assert (sync["by"], sync["job"], sync["reason"]) == ("ACLED sync #123", 123, None)
+        assert (ucdp["by"], ucdp["job"], ucdp["reason"]) == ("UCDP GED 26.0.7 sync #45", 45, None)
         assert sync["properties"] == [
             {"name": "fatalities_best", "old": 0, "new": 2},
             {"name": "geometry", "old": {"type": "Point", "coordinates": [42.4412, 33.7856]}, "new": None},
