@@ -1,6 +1,5 @@
 import functools
 import os
-from importlib import import_module
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import pytest
@@ -130,21 +129,62 @@ def _media_root(tmp_path_factory):
     settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))
 
 
+PROJECT_APPS = {"posture", "events", "ops"}
+
+
 @functools.cache
-def _migration_apps():
+def _data_migrations():
+    """The project's data migrations' forward functions, in the order migrate runs them, and the apps (the
+    models as the last migration leaves them) to run them with."""
     from django.db import connection
+    from django.db.migrations import RunPython
     from django.db.migrations.loader import MigrationLoader
 
-    return MigrationLoader(connection).project_state().apps
+    loader = MigrationLoader(connection)
+    plan = []
+    for leaf in loader.graph.leaf_nodes():
+        plan += [key for key in loader.graph.forwards_plan(leaf) if key not in plan]
+    functions = [
+        operation.code
+        for app, name in plan
+        if app in PROJECT_APPS
+        for operation in loader.graph.nodes[app, name].operations
+        if isinstance(operation, RunPython)
+    ]
+    return functions, loader.project_state().apps
+
+
+def _migration_apps():
+    """The models as the last migration leaves them, for a test that runs a data migration's function itself."""
+    return _data_migrations()[1]
 
 
 def restore_migration_data() -> None:
-    """Write again what the data migrations wrote (the Editors group, the beat schedules); idempotent."""
-    apps = _migration_apps()
-    import_module("events.migrations.0002_editors_group").create_editors_group(apps, None)
-    import_module("events.migrations.0010_incident_sides").grant_editors(apps, None)
-    import_module("events.migrations.0011_link_suggestions").grant_editors(apps, None)
-    import_module("events.migrations.0005_background_jobs_setup").setup(apps, None)
+    """Write again what the data migrations wrote (the Editors group and its permissions, the beat schedules,
+    the sync states): every one is idempotent, so a database that has them is left as it is."""
+    functions, apps = _data_migrations()
+    for function in functions:
+        function(apps, None)
+
+
+def _flushes(item: pytest.Item) -> bool:
+    """Whether the test ran outside a transaction, so that pytest-django empties every table after it."""
+    if {"transactional_db", "live_server", "django_db_reset_sequences"} & set(getattr(item, "fixturenames", ())):
+        return True
+    marker = item.get_closest_marker("django_db")
+    return bool(marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """After a transactional test's flush (its fixtures' teardown), the database is made again what a fresh one
+    is: in a random order the next test may be one that reads the Editors group inside its own transaction."""
+    yield
+    if _flushes(item):
+        from pytest_django.plugin import blocking_manager_key
+
+        with item.config.stash[blocking_manager_key].unblock():
+            restore_migration_data()
 
 
 @pytest.fixture(scope="session")
