@@ -282,12 +282,31 @@ IMPORT_STALL_SECONDS = env_int("IMPORT_STALL_SECONDS", 600)
 # Tests only: the worker sleeps once an import's committed rows reach this count (0: never), to be killed there.
 IMPORT_TEST_PAUSE_AT_ROW = env_int("IMPORT_TEST_PAUSE_AT_ROW", 0)
 
-# The ACLED sync is off until ACLED_API_KEY is set. ACLED_EMAIL is only needed by the legacy key API.
-ACLED_API_URL = env_str("ACLED_API_URL", "https://acleddata.com/api/acled/read")
-ACLED_API_KEY = env_str("ACLED_API_KEY", "")
+# The ACLED sync (docs/imports.md) is off until ACLED_EMAIL and ACLED_PASSWORD (an ACLED account) are set. It
+# logs in at ACLED_BASE_URL's /oauth/token and reads /api/acled/read and /api/deleted/read there.
+ACLED_BASE_URL = env_str("ACLED_BASE_URL", "https://acleddata.com")
 ACLED_EMAIL = env_str("ACLED_EMAIL", "")
+ACLED_PASSWORD = env_str("ACLED_PASSWORD", "")
 ACLED_QUERY = env_str("ACLED_QUERY", "iso=368|760")  # Iraq and Syria
 ACLED_PAGE_SIZE = env_int("ACLED_PAGE_SIZE", 5000)
+# ACLED's retired key-based API: read only so that a deployment still setting it hears, once, that it starts
+# nothing (the events.W001 check).
+ACLED_API_KEY = env_str("ACLED_API_KEY", "")
+# The UCDP GED sync (docs/imports.md): off until UCDP_TOKEN and UCDP_VERSION are set. UCDP_COUNTRIES are UCDP's
+# (Gleditsch-Ward) codes, Iraq 645 and Syria 652; UCDP_START (YYYY-MM-DD) leaves out earlier events.
+UCDP_API_URL = env_str("UCDP_API_URL", "https://ucdpapi.pcr.uu.se/api")
+UCDP_TOKEN = env_str("UCDP_TOKEN", "")
+UCDP_VERSION = env_str("UCDP_VERSION", "")
+UCDP_COUNTRIES = env_list("UCDP_COUNTRIES", "645,652")
+UCDP_START = env_str("UCDP_START", "")
+UCDP_PAGE_SIZE = env_int("UCDP_PAGE_SIZE", 1000)
+# Both syncs: a 429 or 5xx is asked again up to SYNC_RETRIES times, after SYNC_BACKOFF_MS, then twice that, and
+# so on (or the server's Retry-After, if longer), and never once SYNC_DEADLINE_SECONDS have passed since the run
+# started. SYNC_TIMEOUT_SECONDS bounds each request.
+SYNC_RETRIES = env_int("SYNC_RETRIES", 5)
+SYNC_BACKOFF_MS = env_int("SYNC_BACKOFF_MS", 10_000)
+SYNC_DEADLINE_SECONDS = env_int("SYNC_DEADLINE_SECONDS", 3600)
+SYNC_TIMEOUT_SECONDS = env_int("SYNC_TIMEOUT_SECONDS", 60)
 
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
 # Retry n waits WEBHOOK_RETRY_BASE_SECONDS * 2**(n-1), capped at a day; after the last attempt the

@@ -37,9 +37,19 @@ def run_import(job_id: int) -> None:
 
 @shared_task
 def sync_acled() -> int | None:
-    """Beat: pull new and updated events from the ACLED API. Returns the ImportJob id of the run."""
-    job = sync.run_sync()
-    if job:
+    """Beat: pull new, updated and deleted events from the ACLED API. Returns the ImportJob id of the run."""
+    return _sync("acled")
+
+
+@shared_task
+def sync_ucdp() -> int | None:
+    """Beat: read a newer UCDP GED version from UCDP's API. Returns the ImportJob id of the run."""
+    return _sync("ucdp")
+
+
+def _sync(name: str) -> int | None:
+    job = sync.run_sync(name)
+    if job:  # its ImportRecords name the incidents it wrote and retracted
         queue_after_commit(refresh_suggestions_after_import, job.pk)
     return job.pk if job else None
 
@@ -50,7 +60,7 @@ def resume_stalled_imports() -> list[int]:
     stalled_since = timezone.now() - dt.timedelta(seconds=settings.IMPORT_STALL_SECONDS)
     ids = list(
         ImportJob.objects.filter(status__in=[ImportJob.Status.QUEUED, ImportJob.Status.RUNNING])
-        .exclude(format=ImportJob.Format.ACLED_API)
+        .exclude(format__in=[ImportJob.Format.ACLED_API, ImportJob.Format.UCDP_API])  # the syncs' runs
         .filter(Q(heartbeat_at__lt=stalled_since) | Q(heartbeat_at__isnull=True, created_at__lt=stalled_since))
         .values_list("id", flat=True)
     )

@@ -17,11 +17,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import quote
 
 import pytest
 
+from . import fake_sources
+from .fake_sources import AcledServer
 from .servers import ROOT, VENV_BIN, make_tempdir, wait_for
+
+# The fake ACLED API (tests/fake_sources.py), which the worker is pointed at; conftest imports it from here.
+acled_server = fake_sources.acled_server
 
 # The worker's settings: a short visibility timeout so a task of a killed worker is handed out again
 # within seconds, small chunks so an import has many commits to be killed between, and quick retries.
@@ -33,8 +38,10 @@ WORKER_ENV = {
     "WEBHOOK_RETRY_BASE_SECONDS": "1",
     "WEBHOOK_TIMEOUT_SECONDS": "5",
     "ACLED_PAGE_SIZE": "3",
-    "ACLED_API_KEY": "test-token",
+    "ACLED_EMAIL": AcledServer.EMAIL,
+    "ACLED_PASSWORD": AcledServer.PASSWORD,
     "ACLED_QUERY": "iso=368",
+    "SYNC_BACKOFF_MS": "10",
 }
 JOB_TIMEOUT = 180.0
 _worker: Worker | None = None  # the session's, once its fixture has started it
@@ -128,37 +135,6 @@ class _QuietHandler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-class _AcledHandler(_QuietHandler):
-    def do_GET(self):
-        server: AcledServer = self.server.owner
-        params = {key: values[-1] for key, values in parse_qs(urlsplit(self.path).query).items()}
-        server.requests.append(
-            {"path": urlsplit(self.path).path, "authorization": self.headers["Authorization"], **params}
-        )
-        if self.headers["Authorization"] != "Bearer test-token":
-            self.send_json(403, {"success": False, "error": "bad token"})
-            return
-        since = int(params.get("timestamp", 0))
-        limit, page = int(params.get("limit", 5000)), int(params.get("page", 1))
-        # As ACLED: the rows changed at or after `timestamp`, newest event first, a page at a time.
-        rows = sorted(
-            (row for row in server.rows if int(row["timestamp"]) >= since),
-            key=lambda row: (row["event_date"], row["event_id_cnty"]),
-            reverse=True,
-        )
-        data = rows[(page - 1) * limit : page * limit]
-        self.send_json(200, {"status": 200, "success": True, "count": len(data), "data": data})
-
-
-class AcledServer(_Server):
-    """Serves `rows` as an ACLED-compatible API: bearer token, `timestamp` (>=), `limit` and `page`."""
-
-    def __init__(self) -> None:
-        self.rows: list[dict] = []
-        self.requests: list[dict] = []
-        super().__init__(_AcledHandler)
-
-
 class _WebhookHandler(_QuietHandler):
     def do_POST(self):
         server: WebhookReceiver = self.server.owner
@@ -191,13 +167,6 @@ class WebhookReceiver(_Server):
 
 
 @pytest.fixture(scope="session")
-def acled_server() -> Iterator[AcledServer]:
-    server = AcledServer()
-    yield server
-    server.close()
-
-
-@pytest.fixture(scope="session")
 def celery_worker(django_db_setup, django_db_blocker, acled_server) -> Iterator[Worker]:
     """One worker for the session, on the test database and this run's Redis database."""
     import redis
@@ -213,7 +182,7 @@ def celery_worker(django_db_setup, django_db_blocker, acled_server) -> Iterator[
         "DATABASE_URL": database_url(),
         "REDIS_URL": settings.REDIS_URL,
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
-        "ACLED_API_URL": acled_server.url + "api/acled/read",
+        "ACLED_BASE_URL": acled_server.url,
         "DJANGO_ALLOW_ASYNC_UNSAFE": "true",
     }
     env.pop("TEST_DATABASE_NAME", None)

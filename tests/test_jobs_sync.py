@@ -1,12 +1,14 @@
-"""The ACLED sync, run by the worker against a local ACLED-compatible server serving fixture pages."""
+"""The ACLED sync, run by the worker against a local server speaking ACLED's API (tests/fake_sources.py); the
+sync's behaviour in detail, in-process, is tests/test_live_sources.py's."""
 
 from __future__ import annotations
+
+from importlib import import_module
 
 import pytest
 from django_celery_beat.models import PeriodicTask
 
 from events import tasks
-from events.imports import sync
 from events.models import ImportJob, Incident, SyncState
 
 from .acled_rows import acled_rows
@@ -31,13 +33,13 @@ def run_sync_in_worker() -> ImportJob:
 
 
 @pytest.mark.worker
-def test_sync_follows_pages_then_pulls_only_what_changed_since_the_last_timestamp(
+def test_the_worker_logs_in_follows_pages_then_pulls_only_what_changed_and_retracts_what_acled_deleted(
     celery_worker, acled_server, editors_group
 ):
     assert WORKER_ENV["ACLED_PAGE_SIZE"] == "3"
+    acled_server.reset()
     acled_server.rows = acled_rows(7, seed=21, timestamp=T0)  # timestamps T0+1 … T0+7
     acled_server.rows[4]["longitude"] = "not a number"
-    acled_server.requests.clear()
 
     first = run_sync_in_worker()
 
@@ -46,56 +48,50 @@ def test_sync_follows_pages_then_pulls_only_what_changed_since_the_last_timestam
     assert [(e.external_id, e.reason) for e in first.row_errors.all()] == [
         (acled_server.rows[4]["event_id_cnty"], "longitude: 'not a number' is not a number")
     ]
-    # Three pages of three, three and one rows; the first run asks from the beginning.
-    assert [r["page"] for r in acled_server.requests] == ["1", "2", "3"]
-    assert all(r["limit"] == "3" and r["iso"] == "368" and "timestamp" not in r for r in acled_server.requests)
-    assert {r["authorization"] for r in acled_server.requests} == {"Bearer test-token"}
+    # One login; three pages of three, three and one rows, from the beginning; then the deletions.
+    assert acled_server.grants() == ["password"]
+    assert [r["page"] for r in acled_server.data_requests()] == ["1", "2", "3"]
+    assert all(r["limit"] == "3" and r["iso"] == "368" and "timestamp" not in r for r in acled_server.data_requests())
+    assert len(acled_server.data_requests("/api/deleted/read")) == 1
     assert Incident.objects.filter(dataset="acled", status="published").count() == 6
     state = SyncState.objects.get(name="acled")
     assert (state.last_timestamp, state.last_job_id, state.last_error) == (T0 + 7, first.pk, "")
 
-    # ACLED corrects one event and adds another; the next run asks only for what changed since.
+    # ACLED corrects one event, adds another and deletes a third; the next run asks only for what changed since.
     acled_server.rows[1] = {**acled_server.rows[1], "fatalities": "4", "timestamp": str(T0 + 100)}
     acled_server.rows.append({**acled_rows(1, seed=22, first=500)[0], "timestamp": str(T0 + 101)})
+    deleted = acled_server.rows.pop(0)
+    acled_server.deleted = [{"event_id_cnty": deleted["event_id_cnty"], "deleted_timestamp": T0 + 102}]
     acled_server.requests.clear()
 
     second = run_sync_in_worker()
 
-    # A full page (three rows) makes it ask for the next one, which is empty.
-    assert [(r["page"], r["timestamp"]) for r in acled_server.requests] == [("1", str(T0 + 7)), ("2", str(T0 + 7))]
+    # A full page (three rows) makes it ask for the next one, which is empty; the token is kept.
+    assert [(r["page"], r["timestamp"]) for r in acled_server.data_requests()] == [
+        ("1", str(T0 + 7)),
+        ("2", str(T0 + 7)),
+    ]
+    assert acled_server.grants() == []
     # The row at the boundary timestamp comes back unchanged, and costs nothing.
     assert second.counts() == {"created": 1, "updated": 1, "unchanged": 1, "failed": 0}
-    corrected = Incident.objects.get(external_id=acled_server.rows[1]["event_id_cnty"])
+    assert second.retracted_count == 1
+    corrected = Incident.objects.get(external_id=acled_server.rows[0]["event_id_cnty"])
     assert corrected.fatalities_best == 4
     assert [h.history_type for h in corrected.history.order_by("history_id")] == ["+", "~"]
+    assert Incident.objects.get(external_id=deleted["event_id_cnty"]).status == "retracted"
     assert SyncState.objects.get(name="acled").last_timestamp == T0 + 101
-
-
-def test_a_refused_sync_is_recorded_and_keeps_its_place(acled_server, settings):
-    settings.ACLED_API_URL = acled_server.url + "api/acled/read"
-    settings.ACLED_API_KEY = "expired-token"
-    SyncState.objects.create(name="acled", last_timestamp=T0)
-
-    job = sync.run_sync()
-
-    assert job.status == ImportJob.Status.FAILED
-    assert job.message.startswith("HTTP 403 from the ACLED API on page 1")
-    state = SyncState.objects.get(name="acled")
-    assert state.last_timestamp == T0
-    assert "HTTP 403" in state.last_error
-
-
-def test_without_a_key_the_sync_is_off(settings):
-    settings.ACLED_API_KEY = ""
-    assert sync.run_sync() is None
-    assert not ImportJob.objects.exists()
 
 
 @pytest.mark.django_db
 def test_the_beat_schedule_is_in_the_database_where_the_admin_edits_it():
+    from .conftest import _migration_apps
+
+    # What the migrations wrote (0005, then 0019: ACLED every 6 hours, UCDP daily), replayed as after a flush.
+    import_module("events.migrations.0019_sync_sources").setup(_migration_apps(), None)
     tasks_by_name = dict(PeriodicTask.objects.values_list("task", "interval__every"))
     assert tasks_by_name == {
-        "events.tasks.sync_acled": 1,
+        "events.tasks.sync_acled": 6,
+        "events.tasks.sync_ucdp": 24,
         "events.tasks.drain_outbox": 1,
         "events.tasks.resume_stalled_imports": 5,
     }

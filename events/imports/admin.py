@@ -13,9 +13,9 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from .. import actions
+from .. import actions, tasks
 from ..models import ImportJob, SyncState
-from ..notifications.outbox import QUEUE_DOWN
+from ..notifications.outbox import QUEUE_DOWN, queue_after_commit
 
 SHOWN_ROW_ERRORS = 200
 
@@ -177,9 +177,58 @@ class ImportJobAdmin(admin.ModelAdmin):
 
 @admin.register(SyncState)
 class SyncStateAdmin(admin.ModelAdmin):
-    list_display = ["name", "last_timestamp", "last_run_at", "last_success_at", "last_error"]
-    readonly_fields = ["name", "last_run_at", "last_success_at", "last_error", "last_job"]
+    """The Sync states page: each sync's last run, what it added, updated and retracted, and its error. The
+    tokens it keeps are never shown: only whether it holds one, and until when."""
+
+    list_display = ["name", "version", "last_run_at", "last_success_at", "added", "updated", "retracted", "failed",
+                    "last_error"]  # fmt: skip
+    readonly_fields = ["name", "version", "last_run_at", "last_success_at", "last_error", "last_job", "token",
+                       "last_deleted_timestamp"]  # fmt: skip
     fields = ["name", "last_timestamp", *readonly_fields[1:]]
+    list_select_related = ["last_job"]
+    actions = ["run_now"]
 
     def has_add_permission(self, request):
         return False
+
+    def _count(self, state: SyncState, field: str):
+        return getattr(state.last_job, field) if state.last_job else None
+
+    @admin.display(description="added")
+    def added(self, state: SyncState):
+        return self._count(state, "created_count")
+
+    @admin.display(description="updated")
+    def updated(self, state: SyncState):
+        return self._count(state, "updated_count")
+
+    @admin.display(description="retracted")
+    def retracted(self, state: SyncState):
+        return self._count(state, "retracted_count")
+
+    @admin.display(description="failed")
+    def failed(self, state: SyncState):
+        return self._count(state, "failed_count")
+
+    @admin.display(description="access token")
+    def token(self, state: SyncState) -> str:
+        if not state.access_token:
+            return "none held"
+        return f"held (not shown), expires {state.token_expires_at:%Y-%m-%d %H:%M} UTC"
+
+    @admin.action(description="Run the selected syncs now", permissions=["view"])
+    def run_now(self, request, queryset):
+        by_name = {"acled": tasks.sync_acled, "ucdp": tasks.sync_ucdp}
+        down: list[Exception] = []
+        names = [state.name for state in queryset if state.name in by_name]
+        for name in names:
+            queue_after_commit(by_name[name], on_error=down.append)
+        if down:
+            self.message_user(
+                request,
+                "The job queue (Redis) is unreachable, so the sync could not be started now; beat runs it on its "
+                "schedule once the queue is back.",
+                messages.WARNING,
+            )
+        elif names:
+            self.message_user(request, f"Queued: {', '.join(names)}. Reload this page to see the run.")

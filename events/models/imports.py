@@ -27,6 +27,7 @@ class ImportJob(models.Model):
         CSV = "csv", "CSV export (this project's format)"
         UCDP = "ucdp", "UCDP GED CSV (Georeferenced Event Dataset)"
         ACLED_API = "acled_api", "ACLED API (sync)"
+        UCDP_API = "ucdp_api", "UCDP GED API (sync)"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -38,7 +39,7 @@ class ImportJob(models.Model):
         ADMIN = "admin", "Admin upload"
         API = "api", "API"
         COMMAND = "command", "Command line"
-        SYNC = "sync", "ACLED sync"
+        SYNC = "sync", "Sync (ACLED, UCDP)"
 
     file = models.FileField(upload_to="imports/%Y/%m/", blank=True)
     original_name = models.CharField(max_length=255, blank=True)
@@ -60,6 +61,8 @@ class ImportJob(models.Model):
     updated_count = models.PositiveIntegerField("updated", default=0)
     unchanged_count = models.PositiveIntegerField("unchanged", default=0)
     failed_count = models.PositiveIntegerField("failed", default=0)
+    # A sync's: the incidents it retracted (ACLED's deletions, the events a newer UCDP version left out).
+    retracted_count = models.PositiveIntegerField("retracted", default=0)
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -156,17 +159,29 @@ class ImportRecord(models.Model):
 
 
 class SyncState(models.Model):
-    """Where the ACLED sync left off: the largest `timestamp` among the rows it has committed."""
+    """Where a source's sync ("acled", "ucdp") left off, and how its last run went (the admin's Sync states page).
+
+    ACLED: the largest `timestamp` among the rows it has committed, and the largest `deleted_timestamp` of the
+    deletions it has applied. UCDP: the GED version it has read. The OAuth tokens of ACLED's account are kept
+    here, never shown by the admin nor logged.
+    """
 
     name = models.CharField(max_length=50, unique=True)
     last_timestamp = models.BigIntegerField(null=True, blank=True)
+    last_deleted_timestamp = models.BigIntegerField(null=True, blank=True)
+    version = models.CharField(max_length=20, blank=True, help_text="UCDP: the GED version last read in full.")
     last_run_at = models.DateTimeField(null=True, blank=True)
     last_success_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     last_job = models.ForeignKey(ImportJob, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    access_token = models.TextField(blank=True, editable=False)
+    refresh_token = models.TextField(blank=True, editable=False)
+    token_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = "sync state"
 
     def __str__(self) -> str:
-        return f"{self.name}: timestamp {self.last_timestamp}"
+        return (
+            f"{self.name}: version {self.version}" if self.version else f"{self.name}: timestamp {self.last_timestamp}"
+        )
