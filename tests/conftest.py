@@ -48,6 +48,21 @@ def _own_redis_database() -> None:
 _own_redis_database()
 
 
+def _patient_caches() -> None:
+    """The caches fail open after a second without an answer from Redis (production's choice: answer uncached
+    rather than keep a visitor waiting). A machine busy with two test processes, their workers and browsers can
+    take that long, and a write dropped in silence then fails a test that looks for it. The tests of failing open
+    point a cache at a socket nobody listens on, which fails at once."""
+    from django.conf import settings
+
+    for cache in settings.CACHES.values():
+        if "socket_timeout" in cache.get("OPTIONS", {}):
+            cache["OPTIONS"]["socket_timeout"] = 10
+
+
+_patient_caches()
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items):
     """A module marked heavy (the production module's stack) takes minutes in all and runs in one test process
