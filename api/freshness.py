@@ -3,7 +3,7 @@ dashboard's line "ACLED: synced 2 h ago, events to 6 Dec 2026 · UCDP GED 26.0.7
 
 from __future__ import annotations
 
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Q
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
@@ -39,10 +39,11 @@ def dataset_status() -> list[dict]:
         .values_list("dataset")
         .annotate(Max("finished_at"))
     )
-    # A sync is the dataset its jobs write (ACLED's "acled"), or else the dataset it is named after.
+    # A sync that has run, under the dataset its jobs write (UCDP's "ucdp" writes "ucdp-ged"), or else its name.
+    ran = SyncState.objects.filter(Q(last_job__isnull=False) | Q(last_success_at__isnull=False))
     syncs = {
         (state.last_job.dataset if state.last_job and state.last_job.dataset else state.name): state
-        for state in SyncState.objects.select_related("last_job").order_by("name")
+        for state in ran.select_related("last_job").order_by("name")
     }
     status = []
     for dataset in sorted(events.keys() | syncs.keys()):

@@ -116,6 +116,7 @@ class IncidentViewSet(ApiMixin, viewsets.GenericViewSet):
         serializer = IncidentFeatureInput(incident, data=data, partial=True)
         serializer.is_valid(raise_exception=True)
         fields, relations = serializer.write_args()
+        incident._change_reason = serializer.validated_data.get("reason") or None  # simple-history's, for its row
         actions.update_incident(incident, fields=fields, relations=relations)
         return self._feature_response(incident.pk, status.HTTP_200_OK)
 

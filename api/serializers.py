@@ -250,6 +250,18 @@ class IncidentFeatureInput(StrictFieldsMixin, serializers.Serializer):
     type = serializers.ChoiceField(choices=["Feature"], required=False)
     geometry = PointGeometryField(allow_null=True, required=False)
     properties = IncidentPropertiesInput()
+    # The history's change reason column holds 100 characters.
+    reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=100,
+        help_text="Why you change it (PATCH): the public history shows it beside the change, as an editor's.",
+    )
+
+    def validate_reason(self, value: str) -> str:
+        if not self.partial:
+            raise serializers.ValidationError("A reason goes with a change (PATCH), not with a new incident.")
+        return value
 
     def write_args(self) -> tuple[dict, IncidentRelations]:
         """The fields and relations for events.actions.record_incident / update_incident."""

@@ -894,7 +894,8 @@ def test_the_count_says_how_fresh_each_dataset_is(dashboard):
 
     IncidentFactory(dataset="acled", occurred_on=dt.date(2021, 3, 6))
     job = ImportJob.objects.create(format=ImportJob.Format.ACLED_API, dataset="acled", status="done")
-    SyncState.objects.create(name="acled", last_job=job, last_success_at=timezone.now() - dt.timedelta(hours=2))
+    synced = timezone.now() - dt.timedelta(hours=2)
+    SyncState.objects.update_or_create(name="acled", defaults={"last_job": job, "last_success_at": synced})
 
     dashboard.open()
 

@@ -82,6 +82,31 @@ class TestIncidentHistory:
         assert editor.username.encode() not in response.content
         assert dt.datetime.fromisoformat(updated["changed_at"]) >= dt.datetime.fromisoformat(first["changed_at"])
 
+    def test_an_editor_s_reason_for_change_sent_with_the_patch_is_shown_but_not_the_editor(
+        self, editor_api, editor, client
+    ):
+        created = editor_api.post(
+            "/api/v1/incidents/", incident_feature(SourceFactory(), status="published"), format="json"
+        ).json()
+        url = f"/api/v1/incidents/{created['id']}/"
+        too_long = editor_api.patch(url, {"properties": {"title": "X"}, "reason": "x" * 101}, format="json")
+        on_create = editor_api.post(
+            "/api/v1/incidents/", {**incident_feature(SourceFactory()), "reason": "New"}, format="json"
+        )
+        editor_api.patch(
+            url, {"properties": {"munitions": 12}, "reason": "CENTCOM's statement of 5 March"}, format="json"
+        )
+
+        (updated, _) = changes(client.get(history_url(Incident(pk=created["id"]))))
+
+        assert too_long.status_code == 400
+        assert list(too_long.json()["errors"]) == ["reason"]
+        assert on_create.status_code == 400
+        assert list(on_create.json()["errors"]) == ["reason"]
+        assert (updated["by"], updated["job"], updated["reason"]) == ("editor", None, "CENTCOM's statement of 5 March")
+        assert updated["properties"] == [{"name": "munitions", "old": None, "new": 12}]
+        assert Incident.history.filter(id=created["id"]).latest().history_user == editor
+
     def test_an_editor_s_casualty_figures_show_as_the_totals_they_move(self, editor_api, client):
         created = editor_api.post(
             "/api/v1/incidents/", incident_feature(SourceFactory(), status="published"), format="json"
@@ -361,7 +386,10 @@ class TestFreshness:
         IncidentFactory(dataset="")  # an editor's own: no dataset to be fresh
         synced = timezone.now() - dt.timedelta(hours=2)
         job = ImportJob.objects.create(format=ImportJob.Format.ACLED_API, dataset="acled", status="done")
-        SyncState.objects.create(name="acled", last_job=job, last_success_at=synced, last_error="HTTP 502")
+        SyncState.objects.update_or_create(
+            name="acled", defaults={"last_job": job, "last_success_at": synced, "last_error": "HTTP 502"}
+        )
+        SyncState.objects.get_or_create(name="ucdp")  # a sync that never ran says nothing
         imported = timezone.now() - dt.timedelta(days=3)
         ImportJob.objects.create(format=ImportJob.Format.UCDP, dataset="ucdp-ged", status="done", finished_at=imported)
 
