@@ -17,11 +17,6 @@ def dataset_label(dataset: str) -> str:
     return dataset.replace("-", " ").replace("_", " ").upper()
 
 
-def _sync_version(state: SyncState) -> str | None:
-    # The version a sync last read (UCDP GED's "26.0.7"), where its sync records one.
-    return getattr(state, "version", None) or None
-
-
 def dataset_status() -> list[dict]:
     """One entry per dataset that published incidents or has a sync, in the datasets' order."""
     events = {
@@ -57,7 +52,7 @@ def dataset_status() -> list[dict]:
                 "synced_at": state.last_success_at if state else None,
                 "sync_failing": bool(state and state.last_error),
                 "imported_at": imported.get(dataset),
-                "version": _sync_version(state) if state else None,
+                "version": (state.version or None) if state else None,  # UCDP GED's "26.0.7"; ACLED has none
             }
         )
     return status

@@ -411,5 +411,18 @@ class TestFreshness:
         assert (ucdp["label"], ucdp["events_to"], ucdp["synced_at"]) == ("UCDP GED", "2025-12-31", None)
         assert ucdp["imported_at"] == imported.isoformat().replace("+00:00", "Z")
 
+    def test_the_ucdp_sync_under_its_dataset_with_the_version_it_read(self, client):
+        IncidentFactory(dataset="ucdp-ged", occurred_on=dt.date(2025, 12, 31))
+        job = ImportJob.objects.create(format=ImportJob.Format.UCDP_API, dataset="ucdp-ged", status="done")
+        synced = timezone.now() - dt.timedelta(days=1)
+        SyncState.objects.update_or_create(
+            name="ucdp", defaults={"last_job": job, "last_success_at": synced, "version": "26.0.7"}
+        )
+
+        (ucdp,) = client.get(self.URL).json()["datasets"]
+
+        assert (ucdp["dataset"], ucdp["label"], ucdp["version"]) == ("ucdp-ged", "UCDP GED", "26.0.7")
+        assert (ucdp["events_to"], ucdp["sync_failing"]) == ("2025-12-31", False)
+
     def test_it_takes_no_parameters(self, client):
         assert client.get(self.URL, {"dataset": "acled"}).json() == {"errors": {"dataset": ["Unknown parameter."]}}
