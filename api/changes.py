@@ -74,7 +74,9 @@ def _snapshot(row: str) -> Fragment:
     return "(SELECT " + listed + Fragment(f"::jsonb FROM (SELECT {row}.*) AS i ") + INCIDENT_DETAIL_JOINS + ")"
 
 
-# One public change per history row h: its previous public row p (by the index on the incident id), what it is,
+# One public change per history row h: its previous public row p (by the index on the incident id; in the order
+# the rows were written, which history_id keeps: a sync's rows are dated when its transaction began, an editor's
+# when saved, so two writers' dates can cross), what it is,
 # and the listed properties that differ. Rows whose `change` is NULL changed nothing public. OFFSET 0 keeps the
 # planner from inlining cur and c, which would compute the snapshots again in each place that reads them.
 CHANGES_FROM = (
@@ -83,9 +85,8 @@ CHANGES_FROM = (
     + _snapshot("x")
     + " AS snapshot FROM events_historicalincident AS x "
     + Fragment(
-        "WHERE x.id = h.id AND x.status = ANY(%s) AND x.history_type <> '-' "
-        "AND (x.history_date, x.history_id) < (h.history_date, h.history_id) "
-        "ORDER BY x.history_date DESC, x.history_id DESC LIMIT 1) AS p ON true ",
+        "WHERE x.id = h.id AND x.status = ANY(%s) AND x.history_type <> '-' AND x.history_id < h.history_id "
+        "ORDER BY x.history_id DESC LIMIT 1) AS p ON true ",
         (PUBLIC_STATUSES,),
     )
     + "CROSS JOIN LATERAL (SELECT "
@@ -166,13 +167,13 @@ NECESSARY = {
 
 
 def incident_history(pk: int) -> bytes | None:
-    """{"incident", "status", "changes": every public change, newest first} of a published or retracted incident;
-    None for any other id. One statement."""
+    """{"incident", "status", "changes": every public change, the last written first} of a published or retracted
+    incident; None for any other id. One statement."""
     sql = (
         "SELECT json_build_object('incident', i.id, 'status', i.status, 'changes', (SELECT coalesce(json_agg("
-        "entry ORDER BY history_date DESC, history_id DESC), '[]') FROM (SELECT "
+        "entry ORDER BY history_id DESC), '[]') FROM (SELECT "
         + CHANGE_JSON
-        + " AS entry, h.history_date, h.history_id "
+        + " AS entry, h.history_id "
         + CHANGES_FROM
         + "WHERE "
         + PUBLIC_ROWS

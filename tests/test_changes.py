@@ -8,6 +8,7 @@ import feedparser
 import pytest
 from django.utils import timezone
 
+from events.imports.retract import retract_deleted
 from events.models import ImportJob, Incident, SyncState
 
 from .bodies import incident_feature
@@ -202,6 +203,19 @@ class TestIncidentHistory:
         assert retracted["properties"] == []
         assert (restored["by"], restored["reason"]) == ("ACLED sync #9", None)
         assert restored["properties"] == [{"name": "title", "old": "Ten rockets on Ayn al-Asad", "new": "Back"}]
+
+    def test_an_acled_deletion_as_the_sync_applies_it_is_a_retraction_with_acled_s_reason(self, client):
+        incident = IncidentFactory(dataset="acled", external_id="IRQ12345", title="Rockets on Balad")
+
+        (retracted_id,) = retract_deleted(
+            "acled", [("IRQ12345", 1764547200)], job_id=None, history_reason="ACLED sync #77"
+        )
+
+        retracted, _ = changes(client.get(history_url(incident)))
+        assert retracted_id == incident.pk
+        assert (retracted["change"], retracted["by"], retracted["job"]) == ("retracted", "ACLED sync #77", 77)
+        assert retracted["reason"].startswith("deleted by ACLED on 2025-12-01")
+        assert kinds(client.get(CHANGES, {"change": "retracted"})) == [("retracted", incident.pk)]
 
     def test_a_retracted_incident_s_history_is_public_while_its_own_url_is_gone(self, client, published):
         retract(published, "deleted by ACLED on 2026-12-01")
