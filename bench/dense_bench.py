@@ -8,7 +8,10 @@ insurgent attacks, clustered around towns), written in this project's CSV import
 empty database of its own (posture_bench_dense; BENCH_DENSE_DATABASE overrides) as the worker imports it, and
 then the suggestions are refreshed as the task after an import refreshes them (events.tasks). Prints both times
 and their ratio (the target: the refresh within 3x the import), and the suggestions made. --file imports a file
-of the same format instead (the geocausal file of ../shared/data/real/, say). Writes bench/results/dense-<time>.json.
+of the same format instead (the geocausal file of ../shared/data/real/, say). Then every analytics answer on those
+data, cold (its cache emptied before each request), over HTTP from a production gunicorn (as bench/http_bench.py
+serves): each endpoint unfiltered, with within_km=10 where it takes it, and the space-time table of the two
+sides. Writes bench/results/dense-<time>.json.
 """
 
 from __future__ import annotations
@@ -81,6 +84,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=70_000)
     parser.add_argument("--file", type=Path, help="import this file (the import format) instead of a dense one")
+    parser.add_argument("--no-http", action="store_true", help="skip timing the analytics answers over HTTP")
     args = parser.parse_args()
     synthetic.ensure_database(DATABASE)
     synthetic.migrate(DATABASE)
@@ -97,6 +101,7 @@ def main() -> None:
     refreshed = time.perf_counter() - started
     ratio = refreshed / imported
     suggestions = LinkSuggestion.objects.count()
+    answers = time_answers() if not args.no_http else {}
     print(f"{path.name}: {job.created_count:,} incidents imported in {imported:.1f} s ({job.status})")
     print(f"suggestions refreshed in {refreshed:.1f} s: {suggestions:,} suggestions")
     print(f"refresh / import: {ratio:.2f}x  (target <= {TARGET:g}x: {'PASS' if ratio <= TARGET else 'FAIL'})")
@@ -112,8 +117,55 @@ def main() -> None:
             "suggestions": suggestions,
             "days": DAYS,
             "per_day": None if args.file else round(job.created_count / DAYS, 1),
+            "answers_seconds": answers,
         },
     )
+
+
+def time_answers() -> dict[str, float]:
+    """Seconds of each analytics answer, cold, over HTTP from a production gunicorn on these data."""
+    import json
+    import subprocess
+    import sys
+
+    import redis
+
+    from events.models import Incident
+
+    from .http_bench import Client
+    from .load import ROOT, SOCKETS, free_port, production_env, serve
+
+    strike = Incident.objects.published().filter(kind="air_strike").order_by("id").first()
+    workdir = Path(tempfile.mkdtemp(prefix="posture-dense-bench-"))
+    port = free_port()
+    redis_db = 11
+    env = production_env(DATABASE, workdir, port, REDIS_URL=f"unix://{SOCKETS}/redis.sock?db={redis_db}",
+                         RESPONSE_CACHE="false", API_ANON_RATE="")  # fmt: skip
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--no-input", "-v", "0"], env=env, cwd=ROOT,
+                   check=True)  # fmt: skip
+    server = serve(env, workdir / "gunicorn.log")
+    cache = redis.Redis(unix_socket_path=str(SOCKETS / "redis.sock"), db=redis_db)
+    timed = {}
+    try:
+        client = Client(f"127.0.0.1:{port}")
+        api = "/api/v1/analytics"
+        pairs = json.loads(client.get(f"{api}/response-lags/?window=30"))["pairs"]
+        first, answering = pairs[0]["first"]["key"], pairs[0]["answering"]["key"]
+        paths = [
+            "deterrence/", "deterrence/?within_km=10", "response-lags/", "response-lags/?within_km=10",
+            f"before-after/?incident={strike.pk}", f"before-after/?incident={strike.pk}&within_km=10",
+            f"escalation/?incident={strike.pk}", "surges/", f"space-time/?first={first}&answering={answering}",
+        ]  # fmt: skip
+        for path in paths:
+            cache.flushdb()  # cold: no answer kept
+            started = time.perf_counter()
+            client.get(f"{api}/{path}")
+            timed[path] = round(time.perf_counter() - started, 2)
+            print(f"  GET {api}/{path}: {timed[path]:.2f} s")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return timed
 
 
 if __name__ == "__main__":

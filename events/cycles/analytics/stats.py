@@ -314,19 +314,31 @@ def knox_cells(
     the largest distance are found once and every shuffle only looks their days up again: O(pairs) each.
     """
     km_edges, day_edges = np.asarray(km_edges, dtype=float), np.asarray(day_edges, dtype=np.int64)
-    n_km, n_days, last = len(km_edges), len(day_edges), int(day_edges[-1])
-    km_band = np.searchsorted(km_edges, km, side="left").astype(np.int64) * (n_days + 1)
-    # Day difference -> day band, differences out of every band to n_days (a column dropped at the end).
-    band_of = np.full(last + 2, n_days, dtype=np.int64)
-    band_of[1 : last + 1] = np.searchsorted(day_edges, np.arange(1, last + 1), side="left")
-    act, attack = np.asarray(act, dtype=np.int64), np.asarray(attack, dtype=np.int64)
+    n_km, n_days = len(km_edges), len(day_edges)
+    # The pairs sorted by km band once, so that a shuffle only looks the two days up, subtracts, and counts each
+    # band's differences (np.bincount); a day band is then a difference of the counts' running sums.
+    band = np.searchsorted(km_edges, km, side="left")
+    order = np.argsort(band, kind="stable")
+    act, attack = np.asarray(act, dtype=np.int64)[order], np.asarray(attack, dtype=np.int64)[order]
+    segments = np.searchsorted(band[order], np.arange(n_km + 1), side="left")
+    span = int(np.ptp(days)) + 1 if len(days) else 1  # differences run from -span to span
+    firsts = np.concatenate([[1], day_edges[:-1] + 1]) + span  # each day band's first and last difference,
+    lasts = day_edges + span  # shifted to be indexes of the counts
+    size = span + max(span, int(day_edges[-1])) + 1
+    ahead, behind = np.empty(len(act), dtype=np.int64), np.empty(len(act), dtype=np.int64)
 
     def count(dates: np.ndarray) -> np.ndarray:
-        lag = np.clip(dates[attack] - dates[act], 0, last + 1)
-        cells = np.bincount(km_band + band_of[lag], minlength=n_km * (n_days + 1))
-        return cells.reshape(n_km, n_days + 1)[:, :n_days]
+        np.take(dates + span, attack, out=ahead)
+        np.take(dates, act, out=behind)
+        np.subtract(ahead, behind, out=ahead)
+        cells = np.empty((n_km, n_days), dtype=np.int64)
+        for k in range(n_km):
+            totals = np.cumsum(np.bincount(ahead[segments[k] : segments[k + 1]], minlength=size))
+            cells[k] = totals[lasts] - totals[firsts - 1]
+        return cells
 
     days = np.asarray(days, dtype=np.int64)
+    days = days - days.min() if len(days) else days
     observed = count(days)
     rng = np.random.default_rng(seed)
     shuffled = np.empty((permutations, n_km, n_days), dtype=np.int64)
