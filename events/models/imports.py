@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.gis.db import models
-from django.db import transaction
 from django.db.models import Q
 
 from .incidents import Incident
@@ -41,6 +40,7 @@ class ImportJob(models.Model):
         COMMAND = "command", "Command line"
         SYNC = "sync", "Sync (ACLED, UCDP)"
 
+    # Removed with the job, once its delete commits, by events.actions.delete_import_jobs (the admin's delete).
     file = models.FileField(upload_to="imports/%Y/%m/", blank=True)
     original_name = models.CharField(max_length=255, blank=True)
     format = models.CharField(max_length=10, choices=Format.choices)
@@ -109,21 +109,6 @@ class ImportJob(models.Model):
     def summary(self) -> str:
         counts = ", ".join(f"{value:,} {name}" for name, value in self.counts().items())
         return f"{self.get_status_display()}: {self.progress_label()}; {counts}"
-
-
-def delete_upload_after_commit(sender, instance: ImportJob, using: str, **kwargs) -> None:
-    """post_delete receiver (connected in EventsConfig.ready): a deleted job takes its uploaded file along.
-
-    A receiver rather than a delete() override, because the admin's bulk action and QuerySet.delete()
-    never call delete() on the instances.
-    """
-    if not instance.file:
-        return
-    storage, name = instance.file.storage, instance.file.name
-    # Only once the delete has committed, so a rolled-back delete keeps a job whose file is still there.
-    # robust: a storage that fails to remove it must not turn the committed delete into an error page;
-    # the leftover file is logged. FileSystemStorage already ignores a file that is gone.
-    transaction.on_commit(lambda: storage.delete(name), using=using, robust=True)
 
 
 class ImportRowError(models.Model):
