@@ -372,6 +372,14 @@ class TestAtomFeed:
         assert updated.author == "ACLED sync #12"
         assert feed.feed.updated_parsed == feed.entries[0].updated_parsed
 
+    def test_the_dashboard_names_the_feed_for_feed_readers(self, client, published):
+        page = feedparser.parse(client.get("/").content)  # feedparser reads a page's links too
+
+        (link,) = [link for link in page.feed.links if link.type == "application/atom+xml"]
+
+        assert (link.rel, link.href) == ("alternate", "/feeds/changes.atom")
+        assert feedparser.parse(client.get(link.href).content).version == "atom10"
+
     def test_format_atom_pages_with_a_next_link_and_keeps_the_filters(self, client, published):
         for n in range(3):
             save(published, f"Import #{n}", casualties_best=n + 5)
