@@ -12,10 +12,8 @@ import json
 import os
 import signal
 import subprocess
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote
 
@@ -103,46 +101,14 @@ class Worker:
             self.process = None
 
 
-class _Server:
-    """An http.server on a free loopback port, serving from a thread."""
-
-    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.httpd.owner = self
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}/"
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-class _QuietHandler(BaseHTTPRequestHandler):
-    def log_message(self, format, *args):  # the test output is not the place for an access log
-        pass
-
-    def send_json(self, status: int, body) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-
-class _WebhookHandler(_QuietHandler):
+class _WebhookHandler(fake_sources.JsonHandler):
     def do_POST(self):
         server: WebhookReceiver = self.server.owner
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         with server.lock:
             status = server.answers.pop(0) if server.answers else 200
             server.received.append(Received(self.path, dict(self.headers), body, status))
-        self.send_json(status, {"ok": status < 300})
+        self.answer(status, {"ok": status < 300})
 
 
 @dataclass
@@ -156,14 +122,15 @@ class Received:
         return json.loads(self.body)
 
 
-class WebhookReceiver(_Server):
+class WebhookReceiver(fake_sources.LoopbackServer):
     """Answers POSTs with the statuses in `answers` in turn (then 200), and keeps what it received."""
+
+    handler = _WebhookHandler
 
     def __init__(self, answers: list[int] | None = None) -> None:
         self.answers = list(answers or [])
         self.received: list[Received] = []
-        self.lock = threading.Lock()
-        super().__init__(_WebhookHandler)
+        super().__init__()
 
 
 @pytest.fixture(scope="session")
