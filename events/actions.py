@@ -146,6 +146,9 @@ def write_incident(
             raise
         finally:
             del incident.skip_history_when_saving
+        if incident.status != Incident.Status.RETRACTED:
+            # Only a source's sync retracts; an editor who restores it (draft or published) clears why and when.
+            incident.retracted_reason, incident.retracted_at = "", None
         _write_row(incident, adding=adding)
         if not adding:
             _written_next(None)

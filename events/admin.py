@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
@@ -47,8 +48,41 @@ class LinkInInline(admin.TabularInline):
     verbose_name_plural = "later incidents linked to this one (… responds to this incident)"
 
 
+class IncidentForm(forms.ModelForm):
+    """The incident admin's form: a status menu without "retracted" (only a source's sync retracts), and on a
+    change the editor's reason for it, which the public history shows beside the change."""
+
+    # The history's change reason column holds 100 characters, as the API's PATCH "reason".
+    reason = forms.CharField(
+        label="Reason for change",
+        required=False,
+        max_length=100,
+        help_text="Optional: the public history shows it beside this change, as an editor's.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance._state.adding:
+            del self.fields["reason"]  # a reason goes with a change, not with a new incident
+        status = self.fields.get("status")
+        if status is None:
+            return
+        status.choices = [(value, label) for value, label in status.choices if value != Incident.Status.RETRACTED]
+        if self.instance.retracted:
+            # Left blank it stays retracted; draft or published restores it (events.actions.write_incident
+            # clears its reason and time).
+            status.choices = [("", "— keep it retracted —"), *status.choices]
+            status.required = False
+            self.initial["status"] = ""
+
+    def clean_status(self):
+        status = self.cleaned_data.get("status")
+        return status or (Incident.Status.RETRACTED if self.instance.retracted else status)
+
+
 @admin.register(Incident)
 class IncidentAdmin(LeafletGeoAdminMixin, SimpleHistoryAdmin):
+    form = IncidentForm
     list_display = ["occurred_on", "title", "kind", "country", "status", "casualties_best"]
     list_filter = ["status", "kind", "country", "attribution", "date_precision", "dataset"]
     search_fields = ["title", "summary", "place_name", "external_id"]
@@ -68,11 +102,40 @@ class IncidentAdmin(LeafletGeoAdminMixin, SimpleHistoryAdmin):
             {"fields": [("casualties_best", "fatalities_best"), ("nearest_base", "nearest_base_km"), "created_by"]},
         ),
     ]
+    retraction_fields = ["retraction_status", "retracted_reason", "retracted_at"]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = list(super().get_fieldsets(request, obj))
+        if obj is None:
+            return fieldsets
+        if obj.retracted:
+            description = (
+                "Its source withdrew it (ACLED deleted it, or a newer UCDP GED left it out): it is out of every "
+                "public list, count and figure, and its page answers 410 Gone. Only a source's sync retracts; "
+                "the same source sending it again restores it. To restore it by hand, set its status under "
+                "Provenance to published (or draft): its retraction's reason and time are then cleared."
+            )
+            fieldsets.insert(
+                0, ("Retracted by its source", {"fields": [self.retraction_fields], "description": description})
+            )
+        # A reader who may only view it has no form to give a reason in.
+        return [*fieldsets, ("Why", {"fields": ["reason"]})] if self.has_change_permission(request, obj) else fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        return [*readonly, *self.retraction_fields] if obj is not None and obj.retracted else readonly
+
+    @admin.display(description="status")
+    def retraction_status(self, obj: Incident) -> str:
+        return Incident.Status.RETRACTED.label  # shown only for a retracted incident
 
     def save_model(self, request, obj, form, change):
-        # The row is written once, in save_related, after its actors, casualties, sources and links.
+        # The row is written once, in save_related, after its actors, casualties, sources and links; its
+        # history row takes the editor's reason as the API's PATCH passes it (simple-history's _change_reason).
         if not change:
             obj.created_by = request.user
+        else:
+            obj._change_reason = form.cleaned_data.get("reason") or None
 
     def save_related(self, request, form, formsets, change):
         # Its links, actors or date may have changed what it answers and what answers it.

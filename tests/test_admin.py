@@ -6,7 +6,9 @@ import re
 import pytest
 from django.contrib.auth.models import Group
 from django.core.management import call_command
+from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from events.models import Incident, IncidentLink
 
@@ -203,3 +205,105 @@ def test_the_map_widget_is_on_the_incident_form(editor_client):
 def test_manage_py_check_is_clean():
     call_command("check", fail_level="WARNING")
     call_command("makemigrations", check=True, dry_run=True)
+
+
+def public_history(incident) -> list[dict]:
+    """The incident's public changes, newest first, as an anonymous reader gets them."""
+    response = Client().get(f"/api/v1/incidents/{incident.pk}/history/")
+    assert response.status_code == 200, response.content
+    return response.json()["changes"]
+
+
+def retracted_incident(reason="deleted by ACLED on 2025-06-01") -> Incident:
+    """A published incident, then retracted as a sync retracts it (one history row, the sync's reason)."""
+    incident = IncidentFactory(title="Rockets at Asad")
+    incident.status, incident.retracted_reason, incident.retracted_at = "retracted", reason, timezone.now()
+    incident._change_reason = "ACLED sync #7"
+    incident.save()
+    return incident
+
+
+def test_an_editor_s_reason_for_change_is_the_change_s_why_in_the_public_history(editor_client, editor):
+    incident = IncidentFactory(title="Rockets at Asad")
+    data = incident_form(incident.sources.get(), title="Ten rockets at Ayn al-Asad", reason="CENTCOM corrected it")
+
+    response = editor_client.post(reverse("admin:events_incident_change", args=[incident.pk]), data)
+
+    assert response.status_code == 302
+    assert incident.history.latest().history_change_reason == "CENTCOM corrected it"
+    updated, created = public_history(incident)
+    assert (updated["change"], updated["by"], updated["reason"]) == ("updated", "editor", "CENTCOM corrected it")
+    assert {"name": "title", "old": "Rockets at Asad", "new": "Ten rockets at Ayn al-Asad"} in updated["properties"]
+    assert created["reason"] is None
+    assert editor.username not in json.dumps([updated, created])
+
+
+def test_a_reason_for_change_is_on_the_change_form_only_and_at_most_100_characters(editor_client):
+    assert 'name="reason"' not in editor_client.get(reverse("admin:events_incident_add")).content.decode()
+    incident = IncidentFactory(title="Rockets at Asad")
+    rows = incident.history.count()
+    url = reverse("admin:events_incident_change", args=[incident.pk])
+    assert "Reason for change" in editor_client.get(url).content.decode()
+
+    response = editor_client.post(url, incident_form(incident.sources.get(), title="Changed", reason="x" * 101))
+
+    assert response.status_code == 200
+    assert "at most 100 characters (it has 101)" in response.content.decode()
+    incident.refresh_from_db()
+    assert incident.title == "Rockets at Asad"
+    assert incident.history.count() == rows
+
+
+def test_the_status_menu_does_not_offer_retracted(editor_client):
+    incident = IncidentFactory()
+    url = reverse("admin:events_incident_change", args=[incident.pk])
+    assert 'value="retracted"' not in editor_client.get(url).content.decode()
+    assert 'value="retracted"' not in editor_client.get(reverse("admin:events_incident_add")).content.decode()
+
+    response = editor_client.post(url, incident_form(incident.sources.get(), status="retracted"))
+
+    assert response.status_code == 200
+    assert "not one of the available choices" in response.content.decode()
+    incident.refresh_from_db()
+    assert (incident.status, incident.retracted_reason, incident.retracted_at) == ("published", "", None)
+
+
+def test_a_retracted_incident_shows_its_retraction_read_only_and_an_edit_keeps_it_retracted(editor_client):
+    incident = retracted_incident()
+    url = reverse("admin:events_incident_change", args=[incident.pk])
+
+    page = editor_client.get(url).content.decode()
+
+    assert "Retracted by its source" in page
+    assert "Only a source's sync retracts" in page
+    assert "deleted by ACLED on 2025-06-01" in page
+    assert 'name="retracted_reason"' not in page
+    assert 'name="retracted_at"' not in page
+    assert 'value="retracted"' not in page
+    assert "— keep it retracted —" in page
+
+    # Left as it is, the status stays retracted, with its reason and time, whatever else the editor corrects.
+    response = editor_client.post(url, incident_form(incident.sources.get(), title="Ten rockets", status=""))
+
+    assert response.status_code == 302
+    retracted_at = incident.retracted_at
+    incident.refresh_from_db()
+    assert (incident.title, incident.status) == ("Ten rockets", "retracted")
+    assert (incident.retracted_reason, incident.retracted_at) == ("deleted by ACLED on 2025-06-01", retracted_at)
+
+
+def test_an_editor_who_publishes_a_retracted_incident_again_clears_its_retraction(editor_client, editor):
+    incident = retracted_incident()
+    data = incident_form(incident.sources.get(), title="Rockets at Asad", status="published", reason="ACLED erred")
+
+    response = editor_client.post(reverse("admin:events_incident_change", args=[incident.pk]), data)
+
+    assert response.status_code == 302
+    incident.refresh_from_db()
+    assert (incident.status, incident.retracted_reason, incident.retracted_at) == ("published", "", None)
+    latest = incident.history.latest()
+    assert (latest.status, latest.retracted_reason, latest.retracted_at) == ("published", "", None)
+    restored, retracted, _ = public_history(incident)
+    assert (restored["change"], restored["by"], restored["reason"]) == ("restored", "editor", "ACLED erred")
+    assert retracted["reason"] == "deleted by ACLED on 2025-06-01"
+    assert Client().get(f"/api/v1/incidents/{incident.pk}/").status_code == 200
