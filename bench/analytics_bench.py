@@ -100,7 +100,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.only_spacetime:
         setup_django(synthetic.BENCH_DATABASE)  # only for the code's imports: nothing is read from it
-        spacetime_bench(args.dense_rows)
+        synthetic.save_result("spacetime", spacetime_bench(args.dense_rows))
         return
 
     loaded = synthetic.load(args.n)
