@@ -71,8 +71,8 @@ def space_time(
         "unplaced": len(rows) - len(placed),
         "min_events": MIN_SPACETIME,
         "permutations": permutations,
-        "km": list(km_edges),
-        "days": list(day_edges),
+        "km": [float(edge) for edge in km_edges],
+        "days": [int(edge) for edge in day_edges],
     }
     if len(acts) < MIN_SPACETIME or len(attacks) < MIN_SPACETIME:
         return {**body, "status": INSUFFICIENT, "seed": None, "reading": INSUFFICIENT, "cells": []}
@@ -82,7 +82,7 @@ def space_time(
     for part in (days, points.round(6), acts, attacks, np.asarray(km_edges, float), np.asarray(day_edges)):
         digest.update(np.ascontiguousarray(part).tobytes())
     digest.update(f"{first}|{answering}|{permutations}".encode())
-    seed = int.from_bytes(digest.digest(), "big") >> 1
+    seed = int.from_bytes(digest.digest(), "big") >> 11  # 53 bits: a number JavaScript reads exactly
     table = knox_cells(days, acts[i], attacks[j], km, km_edges, day_edges, permutations=permutations, seed=seed)
     return {**body, "status": OK, "seed": seed, "reading": reading(table["cells"], body), "cells": table["cells"]}
 
