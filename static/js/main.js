@@ -80,6 +80,8 @@ async function boot() {
     suggestions?.redraw();
   };
   let suggestions = null;
+  // The freshness line takes its place before the map measures its own: added later, it moved the map.
+  const freshness = createFreshness({ api, container: countOutput.closest(".count") });
 
   const mapView = createMap({
     container: $("#map"),
@@ -325,7 +327,7 @@ async function boot() {
     loadBases();
     loadLevels();
     loadActors();
-    createFreshness({ api, container: countOutput.closest(".count") }).load();
+    freshness.load();
   });
   narrow.addEventListener("change", () => mapView.map.invalidateSize());
 }
