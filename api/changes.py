@@ -32,7 +32,7 @@ from api.filters import ChangeFilterSet, Cursor, IncidentFilters, PageRequest, r
 from api.http import ATOM, JSON, ApiView, bytes_response
 from api.pages import Page, geometry, page_links
 from events.fragments import Fragment
-from events.models import Incident
+from events.models import JOB_REASON, Incident
 from events.properties import INCIDENT_PROPERTIES, Property, properties_json
 from ops.routers import read_connection
 
@@ -40,9 +40,6 @@ from ops.routers import read_connection
 RETRACTED = Incident.Status.RETRACTED.value
 PUBLIC_STATUSES = [Incident.Status.PUBLISHED.value, RETRACTED]
 
-# The reasons imports and syncs give their history rows ("Import #12", "ACLED sync #123", "UCDP GED 26.0.7 sync
-# #45"); anything else is an editor's own reason for change.
-JOB_REASON = r"^(Import|[A-Za-z][A-Za-z0-9 .-]* sync) #([0-9]+)$"
 
 # Properties that are not listed old → new: the id never changes, the status is the change's kind, and the
 # creation time is the history's own.

@@ -16,6 +16,7 @@ from events.models import (
     Incident,
     IncidentLink,
     Involvement,
+    validate_editor_reason,
 )
 from posture.models import Actor, Base, Source
 
@@ -255,6 +256,7 @@ class IncidentFeatureInput(StrictFieldsMixin, serializers.Serializer):
         required=False,
         allow_blank=True,
         max_length=100,
+        validators=[validate_editor_reason],
         help_text="Why you change it (PATCH): the public history shows it beside the change, as an editor's.",
     )
 

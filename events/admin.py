@@ -14,7 +14,15 @@ from .cycles.review import accept_suggestions, queue_refresh, reject_suggestions
 # The admins of the imports and of the webhook notifications live beside their code, in imports.admin and
 # notifications.admin: Django's autodiscovery imports this module only, and importing those registers them.
 from .imports import admin as imports_admin  # noqa: F401
-from .models import Casualty, Incident, IncidentLink, Involvement, LinkSuggestion, SuggestionRejection
+from .models import (
+    Casualty,
+    Incident,
+    IncidentLink,
+    Involvement,
+    LinkSuggestion,
+    SuggestionRejection,
+    validate_editor_reason,
+)
 from .notifications import admin as notifications_admin  # noqa: F401
 from .notifications.outbox import QUEUE_DOWN
 
@@ -57,6 +65,7 @@ class IncidentForm(forms.ModelForm):
         label="Reason for change",
         required=False,
         max_length=100,
+        validators=[validate_editor_reason],
         help_text="Optional: the public history shows it beside this change, as an editor's.",
     )
 

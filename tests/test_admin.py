@@ -249,6 +249,10 @@ def test_a_reason_for_change_is_on_the_change_form_only_and_at_most_100_characte
 
     assert response.status_code == 200
     assert "at most 100 characters (it has 101)" in response.content.decode()
+    # The public history would name the change by that import.
+    response = editor_client.post(url, incident_form(incident.sources.get(), title="Changed", reason="Import #12"))
+    assert response.status_code == 200
+    assert "reads as an import" in response.content.decode()
     incident.refresh_from_db()
     assert incident.title == "Rockets at Asad"
     assert incident.history.count() == rows

@@ -91,6 +91,8 @@ class TestIncidentHistory:
         ).json()
         url = f"/api/v1/incidents/{created['id']}/"
         too_long = editor_api.patch(url, {"properties": {"title": "X"}, "reason": "x" * 101}, format="json")
+        # The public history would name the change by that job.
+        a_job_s_name = editor_api.patch(url, {"properties": {"title": "X"}, "reason": "ACLED sync #5"}, format="json")
         on_create = editor_api.post(
             "/api/v1/incidents/", {**incident_feature(SourceFactory()), "reason": "New"}, format="json"
         )
@@ -102,6 +104,8 @@ class TestIncidentHistory:
 
         assert too_long.status_code == 400
         assert list(too_long.json()["errors"]) == ["reason"]
+        assert a_job_s_name.status_code == 400
+        assert "sync's name" in a_job_s_name.json()["errors"]["reason"][0]
         assert on_create.status_code == 400
         assert list(on_create.json()["errors"]) == ["reason"]
         assert (updated["by"], updated["job"], updated["reason"]) == ("editor", None, "CENTCOM's statement of 5 March")

@@ -2,7 +2,7 @@
 and the sync's bookkeeping (imports), and the webhook notifications' (notifications)."""
 
 from .cycles import LinkSuggestion, LinkSuggestionQuerySet, SuggestionRejection
-from .imports import ImportJob, ImportRecord, ImportRowError, SyncState
+from .imports import JOB_REASON, ImportJob, ImportRecord, ImportRowError, SyncState, validate_editor_reason
 from .incidents import (
     ACLED_TYPES,
     KIND_CATEGORY,
@@ -23,6 +23,8 @@ from .incidents import (
 from .notifications import Delivery, DeliveryQuerySet, Subscription, SurgeAlert
 
 __all__ = [
+    "JOB_REASON",
+    "validate_editor_reason",
     "Kind",
     "Category",
     "KIND_CATEGORY",

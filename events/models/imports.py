@@ -6,11 +6,23 @@ Part of the events app through events/models/__init__.py.
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.contrib.gis.db import models
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 
 from .incidents import Incident
+
+# The reasons imports and syncs give the history rows they write ("Import #12", "ACLED sync #123", "UCDP GED 26.0.7
+# sync #45"); the public history names a row by its job when its reason has this form, so an editor's may not.
+JOB_REASON = r"^(Import|[A-Za-z][A-Za-z0-9 .-]* sync) #([0-9]+)$"
+
+
+def validate_editor_reason(value: str) -> None:
+    if re.match(JOB_REASON, value or ""):
+        raise ValidationError("This reads as an import's or a sync's name: say why in other words.", code="job_name")
 
 
 class ImportJob(models.Model):
