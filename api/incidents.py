@@ -107,7 +107,8 @@ class IncidentViewSet(ApiMixin, viewsets.GenericViewSet):
         serializer = IncidentFeatureInput(data=data)
         serializer.is_valid(raise_exception=True)
         fields, relations = serializer.write_args()
-        incident = actions.record_incident(fields=fields, relations=relations, user=request.user)
+        reason = serializer.validated_data.get("reason") or None
+        incident = actions.record_incident(fields=fields, relations=relations, user=request.user, reason=reason)
         return self._feature_response(incident.pk, status.HTTP_201_CREATED)
 
     def partial_update(self, request, pk: str):

@@ -257,13 +257,8 @@ class IncidentFeatureInput(StrictFieldsMixin, serializers.Serializer):
         allow_blank=True,
         max_length=100,
         validators=[validate_editor_reason],
-        help_text="Why you change it (PATCH): the public history shows it beside the change, as an editor's.",
+        help_text="Why you add or change it: the public history shows it beside the change, as an editor's.",
     )
-
-    def validate_reason(self, value: str) -> str:
-        if not self.partial:
-            raise serializers.ValidationError("A reason goes with a change (PATCH), not with a new incident.")
-        return value
 
     def write_args(self) -> tuple[dict, IncidentRelations]:
         """The fields and relations for events.actions.record_incident / update_incident."""

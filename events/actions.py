@@ -93,9 +93,11 @@ def _replace_relations(incident: Incident, relations: IncidentRelations) -> None
 
 
 @transaction.atomic
-def record_incident(*, fields: dict, relations: IncidentRelations, user=None) -> Incident:
-    """Create an incident with its actors, casualties and sources, and its derived figures."""
+def record_incident(*, fields: dict, relations: IncidentRelations, user=None, reason: str | None = None) -> Incident:
+    """Create an incident with its actors, casualties and sources, and its derived figures; `reason`, the
+    editor's, goes on its first history row."""
     incident = Incident(**fields, created_by=user if user and user.is_authenticated else None)
+    incident._change_reason = reason  # simple-history's, for its row
     with write_incident(incident, was_published=False):
         _replace_relations(incident, relations)
     return incident
