@@ -4,8 +4,9 @@
 run:
 	scripts/dev run
 
+# PYTEST_ARGS go to pytest: make test PYTEST_ARGS="--durations=25 --randomly-seed=1234"
 test:
-	scripts/dev test
+	scripts/dev test $(PYTEST_ARGS)
 
 install:
 	scripts/dev install
