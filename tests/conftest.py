@@ -169,11 +169,6 @@ def _data_migrations():
     return functions, loader.project_state().apps
 
 
-def _migration_apps():
-    """The models as the last migration leaves them, for a test that runs a data migration's function itself."""
-    return _data_migrations()[1]
-
-
 def restore_migration_data() -> None:
     """Write again what the data migrations wrote (the Editors group and its permissions, the beat schedules,
     the sync states): every one is idempotent, so a database that has them is left as it is."""

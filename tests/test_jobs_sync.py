@@ -3,8 +3,6 @@ sync's behaviour in detail, in-process, is tests/test_live_sources.py's."""
 
 from __future__ import annotations
 
-from importlib import import_module
-
 import pytest
 from django_celery_beat.models import PeriodicTask
 
@@ -84,10 +82,8 @@ def test_the_worker_logs_in_follows_pages_then_pulls_only_what_changed_and_retra
 
 @pytest.mark.django_db
 def test_the_beat_schedule_is_in_the_database_where_the_admin_edits_it():
-    from .conftest import _migration_apps
-
-    # What the migrations wrote (0005, then 0019: ACLED every 6 hours, UCDP daily), replayed as after a flush.
-    import_module("events.migrations.0019_sync_sources").setup(_migration_apps(), None)
+    # What the migrations wrote (0005, then 0019: ACLED every 6 hours, UCDP daily), which the suite writes again
+    # after every flush (tests/conftest.py, restore_migration_data).
     tasks_by_name = dict(PeriodicTask.objects.values_list("task", "interval__every"))
     assert tasks_by_name == {
         "events.tasks.sync_acled": 6,
