@@ -126,12 +126,13 @@ def test_drafts_never_shape_an_answer(client, editor_api, seed):
 def test_after_a_change_the_unfiltered_answers_are_computed_before_the_first_visitor_asks(client, seed, monkeypatch):
     # A day more of data: the 7 March overflight's open window now runs to 8 March.
     IncidentFactory(occurred_on=dt.date(2021, 3, 8), kind="statement")
-    fresh = {endpoint: json.loads(json.dumps(answer())) for endpoint, answer in analytics.DEFAULT_ANSWERS.items()}
     # The data version is the committed data's, which this test's own writes do not move: a task an earlier test
-    # left the session's worker must not commit a change between the two warmings below, and answers warmed for
+    # (or the seed) left the session's worker must not commit a change between the answers computed here and the
+    # two warmings below (CI once saw the worker write the seed's suggestions in between), and answers warmed for
     # the same committed data by an earlier test (the worker warms after every refresh) are the change's to
     # replace, as a committed write would have made them stale.
     wait_for_quiet_database()
+    fresh = {endpoint: json.loads(json.dumps(answer())) for endpoint, answer in analytics.DEFAULT_ANSWERS.items()}
     changed_at = data_changed_at()
     cache.delete_many([answer_key(endpoint, "") for endpoint in analytics.DEFAULT_ANSWERS])
 
