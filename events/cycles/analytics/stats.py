@@ -4,7 +4,9 @@ and an interval; below the documented n (the MIN_* constants, docs/analytics.md)
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from lifelines import KaplanMeierFitter
@@ -24,6 +26,9 @@ BOOTSTRAP_RESAMPLES = 999
 BOOTSTRAP_MAX_N = 20_000  # beyond it the median's CI is the exact order-statistic interval (same coverage)
 RANDOM_SEED = 20210225  # resampling is seeded: the same data give the same answer (and the same ETag)
 LEVEL = 0.95
+# The permutation tests count their shuffles on this many threads (numpy lets go of the GIL while it streams
+# the pairs); more would only fight the web tier's other requests for the cores and the memory bandwidth.
+THREADS = min(2, os.cpu_count() or 1)
 
 INSUFFICIENT = "insufficient data"
 OK = "ok"
@@ -151,13 +156,20 @@ def near_prior_lags(answer_of: np.ndarray, prior_of: np.ndarray, n_answers: int)
     order = np.argsort(answer_of, kind="stable")
     answer_of, prior_of = answer_of[order], prior_of[order]
     starts = np.flatnonzero(np.r_[True, answer_of[1:] != answer_of[:-1]]) if len(answer_of) else answer_of
+    # Every shuffle streams every near pair (millions in dense data): in 32 bits, with "no prior" a day count
+    # no lag reaches until the one value per answer is made a float.
+    firsts, answer_of, prior_of = answer_of[starts], answer_of.astype(np.int32), prior_of.astype(np.int32)
+    none = np.iinfo(np.int32).max
 
     def lags(priors: np.ndarray, answers: np.ndarray) -> np.ndarray:
         out = np.full(n_answers, np.inf)
         if len(answer_of):
-            lag = (answers[answer_of] - priors[prior_of]).astype(float)
-            lag[lag < 1] = np.inf
-            out[answer_of[starts]] = np.minimum.reduceat(lag, starts)
+            lag = np.take(answers.astype(np.int32), answer_of)
+            lag -= np.take(priors.astype(np.int32), prior_of)
+            lag[lag < 1] = none
+            nearest = np.minimum.reduceat(lag, starts).astype(float)
+            nearest[nearest == none] = np.inf
+            out[firsts] = nearest
         return out
 
     return lags
@@ -195,14 +207,18 @@ def chance_baseline(
     observed = statistic(observed_lags)
     pooled = np.concatenate([priors, answers])
     shuffled_stats, shuffled_bins, shuffled_within = [], [], []
-    for _ in range(PERMUTATIONS):
-        order = rng.permutation(len(pooled))
-        fake_priors, fake_answers = pooled[order[:n_priors]], pooled[order[n_priors:]]
-        lags = lags_of(fake_priors, fake_answers)
-        shuffled_stats.append(statistic(lags))
-        within = lags[lags <= window]
-        shuffled_within.append(within)
-        shuffled_bins.append([b["count"] for b in histogram(within, window=window, bin_days=bin_days)])
+    # Drawn in order and paired on every core, as in knox_cells: the same shuffles on any machine.
+    orders = (rng.permutation(len(pooled)) for _ in range(PERMUTATIONS))
+
+    def shuffled(order: np.ndarray) -> np.ndarray:
+        return lags_of(pooled[order[:n_priors]], pooled[order[n_priors:]])
+
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        for lags in pool.map(shuffled, orders):
+            shuffled_stats.append(statistic(lags))
+            within = lags[lags <= window]
+            shuffled_within.append(within)
+            shuffled_bins.append([b["count"] for b in histogram(within, window=window, bin_days=bin_days)])
     shuffled_stats = np.asarray(shuffled_stats)
     p_value = (1 + int(np.sum(shuffled_stats <= observed))) / (PERMUTATIONS + 1)
     bins = np.asarray(shuffled_bins, dtype=float)
@@ -315,35 +331,41 @@ def knox_cells(
     """
     km_edges, day_edges = np.asarray(km_edges, dtype=float), np.asarray(day_edges, dtype=np.int64)
     n_km, n_days = len(km_edges), len(day_edges)
-    # The pairs sorted by km band once, so that a shuffle only looks the two days up, subtracts, and counts each
-    # band's differences (np.bincount); a day band is then a difference of the counts' running sums.
-    band = np.searchsorted(km_edges, km, side="left")
-    order = np.argsort(band, kind="stable")
-    act, attack = np.asarray(act, dtype=np.int64)[order], np.asarray(attack, dtype=np.int64)[order]
-    segments = np.searchsorted(band[order], np.arange(n_km + 1), side="left")
-    span = int(np.ptp(days)) + 1 if len(days) else 1  # differences run from -span to span
-    firsts = np.concatenate([[1], day_edges[:-1] + 1]) + span  # each day band's first and last difference,
-    lasts = day_edges + span  # shifted to be indexes of the counts
-    size = span + max(span, int(day_edges[-1])) + 1
-    ahead, behind = np.empty(len(act), dtype=np.int64), np.empty(len(act), dtype=np.int64)
-
-    def count(dates: np.ndarray) -> np.ndarray:
-        np.take(dates + span, attack, out=ahead)
-        np.take(dates, act, out=behind)
-        np.subtract(ahead, behind, out=ahead)
-        cells = np.empty((n_km, n_days), dtype=np.int64)
-        for k in range(n_km):
-            totals = np.cumsum(np.bincount(ahead[segments[k] : segments[k + 1]], minlength=size))
-            cells[k] = totals[lasts] - totals[firsts - 1]
-        return cells
-
     days = np.asarray(days, dtype=np.int64)
     days = days - days.min() if len(days) else days
+    # Each shuffle streams every pair (tens of millions in dense data), so the pairs are kept as small as they
+    # can be: 32-bit indexes, and days (and their differences) in 16 bits while the span allows. The pairs are
+    # sorted by km band once; a band's cells are then counts of differences at most each day edge.
+    small = np.int16 if len(days) == 0 or int(days.max()) < 2**14 else np.int32
+    band = np.searchsorted(km_edges, km, side="left")
+    order = np.argsort(band, kind="stable")
+    index = np.int32 if len(days) < 2**31 else np.int64
+    act = np.asarray(act, dtype=np.int64)[order].astype(index)
+    attack = np.asarray(attack, dtype=np.int64)[order].astype(index)
+    segments = np.searchsorted(band[order], np.arange(n_km + 1), side="left")
+    # Differences at most 0 (same day, or the attack first), then at most each day band's last day.
+    limits = np.concatenate([[0], day_edges]).astype(small)
+
+    def count(dates: np.ndarray) -> np.ndarray:
+        dates = dates.astype(small)
+        lag = np.take(dates, attack)
+        lag -= np.take(dates, act)
+        cells = np.empty((n_km, n_days), dtype=np.int64)
+        for k in range(n_km):
+            within = lag[segments[k] : segments[k + 1]]
+            at_most = np.array([np.count_nonzero(within <= limit) for limit in limits], dtype=np.int64)
+            cells[k] = np.diff(at_most)
+        return cells
+
     observed = count(days)
     rng = np.random.default_rng(seed)
     shuffled = np.empty((permutations, n_km, n_days), dtype=np.int64)
-    for p in range(permutations):
-        shuffled[p] = count(days[rng.permutation(len(days))])
+    # The shuffles are drawn in order, then counted on as many threads as there are cores (numpy lets go of the
+    # GIL while it streams the pairs): the same permutations, and the same answer, on any machine.
+    draws = (days[rng.permutation(len(days))] for _ in range(permutations))
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        for p, cells in enumerate(pool.map(count, draws)):
+            shuffled[p] = cells
     expected = shuffled.mean(axis=0)
     low, high = np.percentile(shuffled, [2.5, 97.5], axis=0)
     p_value = (1 + (shuffled >= observed).sum(axis=0)) / (1 + permutations)
