@@ -181,7 +181,7 @@ def reference_counts(days, act, attack, km, km_edges, day_edges):
     return np.bincount(cell, minlength=n_km * (n_days + 1)).reshape(n_km, n_days + 1)[:, :n_days]
 
 
-def spacetime_bench(rows: int, permutations: int = 199, pointpats_permutations: int = 2) -> dict:
+def spacetime_bench(rows: int, permutations: int = 199, pointpats_permutations: int = 5) -> dict:
     """Times (s) of the space-time table's permutations: ours, the numpy reference, pointpats' Knox."""
     import time
 
@@ -244,9 +244,13 @@ def spacetime_bench(rows: int, permutations: int = 199, pointpats_permutations: 
     chord = 2 * stats.EARTH_KM * np.sin(km_edges[-1] / (2 * stats.EARTH_KM))
     timed = {}
     for perms in (0, pointpats_permutations):
-        started = time.perf_counter()
-        Knox(points[sample], days[sample, None].astype(float), delta=chord, tau=day_edges[-1], permutations=perms)
-        timed[perms] = time.perf_counter() - started
+        # The fastest of three: on a shared machine one slow run of the setup alone made the scaled time negative.
+        runs = []
+        for _ in range(3):
+            started = time.perf_counter()
+            Knox(points[sample], days[sample, None].astype(float), delta=chord, tau=day_edges[-1], permutations=perms)
+            runs.append(time.perf_counter() - started)
+        timed[perms] = min(runs)
     scaled = timed[0] + (timed[pointpats_permutations] - timed[0]) / pointpats_permutations * permutations
     result |= {"pointpats_sample": POINTPATS_SAMPLE, "ours_sample_seconds": round(ours_sample, 3),
                "pointpats_seconds_scaled": round(scaled, 1)}  # fmt: skip
