@@ -17,6 +17,12 @@ const files = [
   // Natural Earth 1:50m country polygons as TopoJSON: the offline basemap.
   ["world-atlas", "countries-50m.json", "world-atlas/countries-50m.json"],
   ["world-atlas", "LICENSE", "world-atlas/LICENSE"],
+  // Classic (UMD) scripts that define window.d3 and window.Plot (Plot's build needs d3 as that global):
+  // the page loads them with <script defer>, and js/d3-shim.js and js/plot-shim.js export them.
+  ["d3", "dist/d3.min.js", "d3/d3.min.js"],
+  ["d3", "LICENSE", "d3/LICENSE"],
+  ["@observablehq/plot", "dist/plot.umd.min.js", "plot/plot.umd.min.js"],
+  ["@observablehq/plot", "LICENSE", "plot/LICENSE"],
 ];
 
 if (!existsSync(modules)) {

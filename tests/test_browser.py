@@ -792,8 +792,9 @@ def test_the_space_time_grid_marks_p_below_005_with_tooltips_and_a_table(dashboa
     } == {(f"{c['km_from']:g}-{c['km_to']:g}", f"{c['days_from']}-{c['days_to']}") for c in significant}
     near = next(c for c in cells if c["km_to"] == 5 and c["days_from"] == 2)
     assert near in significant
+    # Plot draws a cell's square and its ratio in two marks: each carries the cell's bands.
     cell = block.locator('.knox-cell[data-km="1-5"][data-days="2-3"]')
-    ratio = cell.locator("text").text_content().removesuffix("*")
+    ratio = block.locator('.knox-ratio[data-km="1-5"][data-days="2-3"]').text_content().removesuffix("*")
     assert ratio.endswith("×")
     assert abs(float(ratio.rstrip("×")) - near["ratio"]) < 0.05
     tooltip = cell.locator("title").text_content()

@@ -1,15 +1,19 @@
-// The analytics view's two plots, in SVG like the timeline and the troop chart: Kaplan–Meier survival
-// steps, and a lag histogram over the band of what chance gives. Each plot is one focusable element:
-// the arrow keys move a cursor along it (Left/Right: along the axis, Shift: farther; Up/Down: to the
-// next series) and a live region reads out the value under it. The full figures are also in a table
-// next to each plot (analytics.js).
+// The analytics view's plots, drawn by Observable Plot: Kaplan–Meier survival steps, a lag histogram
+// over the band of what chance gives, and the Knox table as a heat grid. Plot draws the marks and the
+// axes; this module adds what Plot leaves to us. Each plot is one focusable element (its inner groups
+// are hidden from assistive technology): the arrow keys move a cursor along it (Left/Right: along the
+// axis, Shift: farther; Up/Down: to the next series), placed with the plot's own scales, and a live
+// region reads out the value under it. The full figures are also in a table next to each plot
+// (analytics.js). Plot's marks carry class names (and data attributes, through its render hook) so that
+// the stylesheet and the tests can find them.
 
+import Plot from "@observablehq/plot";
 import { el, svg } from "./dom.js";
 import { number } from "./format.js";
 
-const MARGIN = { top: 14, right: 14, bottom: 34, left: 44 };
+const MARGIN = { top: 14, right: 14, bottom: 38, left: 44 };
 // Roughly how wide a character of the axis labels is (11px, tabular figures), and where the y axis's
-// title (rotated, at x = 10) ends: the labels start to the right of it, whatever their length.
+// title (rotated, at the left edge) ends: the labels start to the right of it, whatever their length.
 const CHAR_PX = 6.6;
 const TITLE_PX = 20;
 // One bar dwarfs the rest when it is this many times the next tallest: the y axis is then logarithmic.
@@ -19,46 +23,62 @@ function percent(share) {
   return share === null || share === undefined ? "?" : `${Math.round(share * 100)}%`;
 }
 
-function frame({ width, height, label, xMax, yMax, xTicks, yTicks, xLabel, yLabel, yFormat, log = false }) {
-  const left = Math.max(MARGIN.left, TITLE_PX + 10 + Math.max(...yTicks.map((v) => yFormat(v).length)) * CHAR_PX);
-  const inner = { w: width - left - MARGIN.right, h: height - MARGIN.top - MARGIN.bottom };
-  const x = (v) => left + (Math.min(v, xMax) / xMax) * inner.w;
-  // A log axis counts from 0 as log(1 + v), so that an empty bin still sits on the baseline.
-  const y = log
-    ? (v) => MARGIN.top + inner.h - (Math.log10(1 + Math.max(v, 0)) / Math.log10(1 + yMax)) * inner.h
-    : (v) => MARGIN.top + inner.h - (v / yMax) * inner.h;
-  const root = svg("svg", {
-    class: "plot-svg",
-    width,
-    height,
-    viewBox: `0 0 ${width} ${height}`,
-    role: "group",
-    tabindex: "0",
-    "aria-roledescription": "plot",
-    "aria-label": label,
-    "data-scale": log ? "log" : "linear",
-  });
-  const axes = svg("g", { class: "grid", "aria-hidden": "true" });
-  for (const value of yTicks) {
-    axes.append(
-      svg("line", { x1: left, x2: width - MARGIN.right, y1: y(value), y2: y(value) }),
-      svg("text", { class: "tick-label y-tick", x: left - 6, y: y(value) + 4, "text-anchor": "end", text: yFormat(value) }),
-    );
+/** The left margin that fits the y axis's title and its longest tick label. */
+function leftMargin(labels, extra = 10) {
+  return Math.max(MARGIN.left, TITLE_PX + extra + Math.max(0, ...labels.map((text) => text.length)) * CHAR_PX);
+}
+
+/** A render transform (Plot's hook into the SVG it makes) that sets attributes on the mark's <g>. */
+function stamp(attributes) {
+  return (index, scales, values, dimensions, context, next) => {
+    const g = next(index, scales, values, dimensions, context);
+    for (const [name, value] of Object.entries(attributes)) g.setAttribute(name, value);
+    return g;
+  };
+}
+
+/** A render transform that sets each drawn element's attributes from its datum: `of(datum)`. */
+function stampEach(data, of) {
+  return (index, scales, values, dimensions, context, next) => {
+    const g = next(index, scales, values, dimensions, context);
+    // Plot draws one element per index, in the index's order.
+    [...g.children].forEach((node, k) => {
+      for (const [name, value] of Object.entries(of(data[index[k]]))) if (value !== null && value !== false) node.setAttribute(name, value);
+    });
+    return g;
+  };
+}
+
+/** Puts the nodes (siblings, in order) in a new group where the first of them was (or before `fallback`). */
+function wrap(nodes, attributes, fallback = null) {
+  if (!nodes.length && !fallback) return null;
+  const group = svg("g", attributes);
+  (nodes[0] ?? fallback).before(group);
+  group.append(...nodes);
+  return group;
+}
+
+/**
+ * What Plot leaves to us on its SVG: the plot is one keyboard stop labelled as a whole, its parts are
+ * hidden from assistive technology (the live region and the tables speak for them), and the axes' texts
+ * carry the classes the stylesheet (and the tests) know.
+ */
+function finish(root, { label, roleDescription = "plot", scale = null, keep = null }) {
+  root.classList.add("plot-svg");
+  root.setAttribute("role", "group");
+  root.setAttribute("tabindex", "0");
+  root.setAttribute("aria-roledescription", roleDescription);
+  root.setAttribute("aria-label", label);
+  if (scale) root.dataset.scale = scale;
+  for (const child of root.children) if (child.tagName !== "style" && child !== keep) child.setAttribute("aria-hidden", "true");
+  for (const [axis, name] of [
+    ["x", "x-tick"],
+    ["y", "y-tick"],
+  ]) {
+    for (const text of root.querySelectorAll(`[aria-label="${axis}-axis tick label"] text`)) text.classList.add("tick-label", name);
+    for (const text of root.querySelectorAll(`[aria-label="${axis}-axis label"] text`)) text.classList.add("axis-title");
   }
-  const xAxis = svg("g", { class: "axis", "aria-hidden": "true" });
-  for (const value of xTicks) {
-    xAxis.append(
-      svg("line", { x1: x(value), x2: x(value), y1: y(0), y2: y(0) + 4 }),
-      svg("text", { class: "tick-label x-tick", x: x(value), y: y(0) + 16, "text-anchor": "middle", text: number(value) }),
-    );
-  }
-  xAxis.append(
-    svg("line", { class: "baseline", x1: left, x2: width - MARGIN.right, y1: y(0), y2: y(0) }),
-    svg("text", { class: "axis-title", x: left + inner.w / 2, y: height - 4, "text-anchor": "middle", text: xLabel }),
-    svg("text", { class: "axis-title", x: 10, y: MARGIN.top + inner.h / 2, "text-anchor": "middle", transform: `rotate(-90 10 ${MARGIN.top + inner.h / 2})`, text: yLabel }),
-  );
-  root.append(axes, xAxis);
-  return { root, x, y, inner };
+  return root;
 }
 
 /** 5, 10, 20, 25, 50, 100, 200, 250, 500…: the nearest round number at or above n. */
@@ -74,14 +94,20 @@ function ticksUpTo(max, count = 6) {
   return out;
 }
 
+/** Axis options shared by the two plots: ticks where we want them, labels with thousands separators. */
+function axis(label, ticks, tickFormat = number) {
+  return { label, ticks, tickFormat, labelAnchor: "center", labelArrow: "none", nice: false };
+}
+
 /**
  * The keyboard cursor: `series` is a list of lists of points {x, y, text}; the cursor starts on the
- * first point of the first series. `live` is the element that announces the point.
+ * first point of the first series. `x` and `y` are the plot's scales (Plot's `scale(...).apply`), `live`
+ * the element that announces the point.
  */
 function cursor(root, series, { x, y, live, top, bottom }) {
   const line = svg("line", { class: "plot-cursor", y1: top, y2: bottom, "aria-hidden": "true" });
   const dot = svg("circle", { class: "plot-cursor-dot", r: 4, "aria-hidden": "true" });
-  const group = svg("g", { class: "plot-cursor-group", visibility: "hidden" }, line, dot);
+  const group = svg("g", { class: "plot-cursor-group", visibility: "hidden", "aria-hidden": "true" }, line, dot);
   root.append(group);
   let s = 0;
   let i = 0;
@@ -119,6 +145,15 @@ function cursor(root, series, { x, y, live, top, bottom }) {
   });
 }
 
+// A censored window's mark: a short vertical stroke (a d3 symbol type, which Plot's dot accepts).
+const CENSOR_TICK = {
+  draw(context, size) {
+    const r = Math.sqrt(size / Math.PI);
+    context.moveTo(0, -r);
+    context.lineTo(0, r);
+  },
+};
+
 /**
  * Survival curves: per group, the share of windows that still held (no answering attack yet) after
  * so many days, as steps with the 95% band, censored windows as ticks, and guides at 7, 14 and 30 days.
@@ -130,52 +165,28 @@ export function survivalPlot({ groups, colorOf, width, height, live }) {
   const drops = drawn.flatMap((g) => g.steps.filter((p, k) => k && p.s < g.steps[k - 1].s).map((p) => p.t));
   const last = Math.max(30, ...drops);
   const xMax = Math.min(Math.ceil((last * 1.15) / 5) * 5, 365);
-  const { root, x, y } = frame({
-    width,
-    height,
-    label: "Deterrence: share of windows without an answering attack, by days since the action",
-    xMax,
-    yMax: 1,
-    xTicks: ticksUpTo(xMax),
-    yTicks: [0, 0.25, 0.5, 0.75, 1],
-    xLabel: "days since the action",
-    yLabel: "windows still holding",
-    yFormat: (v) => `${Math.round(v * 100)}%`,
-  });
-  const guides = svg("g", { class: "plot-guides", "aria-hidden": "true" });
-  for (const days of [7, 14, 30]) {
-    if (days > xMax) continue;
-    guides.append(svg("line", { x1: x(days), x2: x(days), y1: y(1), y2: y(0) }), svg("text", { x: x(days) + 3, y: y(1) + 10, text: `${days} d` }));
-  }
-  root.append(guides);
+  const yFormat = (v) => `${Math.round(v * 100)}%`;
+  const yTicks = [0, 0.25, 0.5, 0.75, 1];
+  const guides = [7, 14, 30].filter((days) => days <= xMax);
+  const marks = [
+    Plot.ruleX(guides, { className: "plot-guides" }),
+    Plot.text(guides, { x: (d) => d, y: 1, text: (d) => `${d} d`, dx: 3, dy: 4, textAnchor: "start", lineAnchor: "top", className: "plot-guides" }),
+  ];
   const series = [];
   for (const group of drawn) {
     const color = colorOf(group.key);
-    // Steps: hold each value until the next time, then drop.
+    const kind = stamp({ "data-kind": group.key });
     const points = [...group.steps].sort((a, b) => a.t - b.t);
     if (points[0]?.t !== 0) points.unshift({ t: 0, s: 1, low: 1, high: 1, atRisk: group.n });
+    // Steps hold each value until the next time: the last one until the last window ends.
     const end = Math.min(Math.max(points.at(-1).t, ...group.censored, 0), xMax);
-    let line = "";
-    let upper = "";
-    let lower = "";
-    points.forEach((p, k) => {
-      const next = k + 1 < points.length ? points[k + 1].t : end;
-      line += `${k ? "L" : "M"}${x(p.t)},${y(p.s)}H${x(next)}`;
-      upper += `${k ? "L" : "M"}${x(p.t)},${y(p.high ?? p.s)}H${x(next)}`;
-      lower = `L${x(next)},${y(p.low ?? p.s)}H${x(p.t)}${lower}`;
-    });
-    const g = svg(
-      "g",
-      { class: "survival", "data-kind": group.key, "aria-hidden": "true" },
-      svg("path", { class: "survival-band", d: `${upper}${lower}Z`, fill: color }),
-      svg("path", { class: "survival-line", d: line, stroke: color }),
+    const steps = end > points.at(-1).t ? [...points, { ...points.at(-1), t: end }] : points;
+    const censored = group.censored.filter((days) => days <= xMax).map((days) => ({ t: days, s: (points.findLast((p) => p.t <= days) ?? points[0]).s }));
+    marks.push(
+      Plot.area(steps, { x1: "t", y1: (p) => p.low ?? p.s, y2: (p) => p.high ?? p.s, curve: "step-after", fill: color, className: "survival-band", render: kind }),
+      Plot.line(steps, { x: "t", y: "s", curve: "step-after", stroke: color, className: "survival-line", render: kind }),
+      Plot.dot(censored, { x: "t", y: "s", symbol: CENSOR_TICK, r: 4, fill: "none", stroke: color, className: "censor-tick", render: kind }),
     );
-    for (const days of group.censored) {
-      if (days > xMax) continue;
-      const at = points.findLast((p) => p.t <= days) ?? points[0];
-      g.append(svg("line", { class: "censor-tick", x1: x(days), x2: x(days), y1: y(at.s) - 4, y2: y(at.s) + 4, stroke: color }));
-    }
-    root.append(g);
     series.push(
       points.map((p) => ({
         x: p.t,
@@ -188,8 +199,29 @@ export function survivalPlot({ groups, colorOf, width, height, live }) {
       })),
     );
   }
-  cursor(root, series, { x, y, live, top: y(1), bottom: y(0) });
-  return root;
+  const chart = Plot.plot({
+    width,
+    height,
+    marginTop: MARGIN.top,
+    marginRight: MARGIN.right,
+    marginBottom: MARGIN.bottom,
+    marginLeft: leftMargin(yTicks.map(yFormat)),
+    x: { ...axis("days since the action", ticksUpTo(xMax)), domain: [0, xMax], clamp: true },
+    y: { ...axis("windows still holding", yTicks, yFormat), domain: [0, 1], grid: true },
+    marks,
+  });
+  finish(chart, { label: "Deterrence: share of windows without an answering attack, by days since the action" });
+  // Each group's band, line and ticks in one group, as the stylesheet and the tests know them.
+  for (const group of drawn) {
+    wrap(
+      [...chart.children].filter((node) => node.getAttribute("data-kind") === group.key),
+      { class: "survival", "data-kind": group.key, "aria-hidden": "true" },
+    );
+  }
+  const x = chart.scale("x");
+  const y = chart.scale("y");
+  cursor(chart, series, { x: (v) => x.apply(Math.min(v, xMax)), y: y.apply, live, top: y.apply(1), bottom: y.apply(0) });
+  return chart;
 }
 
 /**
@@ -218,61 +250,65 @@ export function lagPlot({ pair, width, height, live }) {
   const heights = bins.map((b) => Math.max(b.confirmed, b.suggested, b.high ?? 0, b.mean ?? 0, b.observed ?? 0)).sort((a, b) => b - a);
   const top = Math.max(1, heights[0] ?? 0);
   // One bin towering over the others would flatten them to nothing: then a log axis, in powers of ten.
+  // It is symlog (log(1 + v)), so that an empty bin still sits on the baseline.
   const log = (heights[1] ?? 0) > 0 && top >= DWARFS * heights[1];
   const yMax = log ? 10 ** Math.ceil(Math.log10(top)) : top <= 4 ? top : niceCeil(top);
   const yTicks = log
     ? Array.from({ length: Math.log10(yMax) + 1 }, (_, k) => (k ? 10 ** k : 0)).filter((v, k, all) => all.length <= 7 || k % 2 === 0 || v === yMax)
     : [0, yMax / 2, yMax].filter((v, k, all) => Number.isInteger(v) && all.indexOf(v) === k);
-  const { root, x, y } = frame({
+  // Steps drawn as two points per bin (its two edges); a bin without the figure breaks the line.
+  const stepsOf = (value) => bins.flatMap((b) => [b.lo, b.hi].map((x) => ({ x, ...value(b) })));
+  const band = stepsOf((b) => ({ low: b.low, high: b.high })).filter((p) => p.low !== null && p.high !== null);
+  const mean = stepsOf((b) => ({ y: b.mean }));
+  const observed = stepsOf((b) => ({ y: b.observed }));
+  const mid = (b) => (b.lo + b.hi) / 2;
+  const chart = Plot.plot({
     width,
     height,
-    label: `Response lags, ${pair.label}: links per lag in days, against chance${log ? " (logarithmic scale)" : ""}`,
-    xMax,
-    yMax,
-    xTicks: ticksUpTo(xMax),
-    yTicks,
-    xLabel: "days from the attack to the answer",
-    yLabel: log ? "links (log scale)" : "links",
-    yFormat: number,
-    log,
+    marginTop: MARGIN.top,
+    marginRight: MARGIN.right,
+    marginBottom: MARGIN.bottom,
+    marginLeft: leftMargin(yTicks.map(number)),
+    x: { ...axis("days from the attack to the answer", ticksUpTo(xMax)), domain: [0, xMax] },
+    y: { ...axis(log ? "links (log scale)" : "links", yTicks), type: log ? "symlog" : "linear", domain: [0, yMax], grid: true },
+    marks: [
+      band.length ? Plot.area(band, { x1: "x", y1: "low", y2: "high", className: "chance-band" }) : null,
+      Plot.rect(
+        bins.filter((b) => b.confirmed),
+        { x1: "lo", x2: mid, y1: 0, y2: "confirmed", insetLeft: 1, className: "bar-confirmed" },
+      ),
+      Plot.rect(
+        bins.filter((b) => b.suggested),
+        { x1: mid, x2: "hi", y1: 0, y2: "suggested", insetRight: 1, className: "bar-suggested" },
+      ),
+      Plot.line(mean, { x: "x", y: "y", className: "chance-mean" }),
+      Plot.line(observed, { x: "x", y: "y", className: "observed-line" }),
+    ],
   });
-  let band = "";
-  let bandBack = "";
-  let mean = "";
-  for (const [k, b] of bins.entries()) {
-    if (b.low === null || b.high === null) continue;
-    band += `${band ? "L" : "M"}${x(b.lo)},${y(b.high)}H${x(b.hi)}`;
-    bandBack = `L${x(b.hi)},${y(b.low)}H${x(b.lo)}${bandBack}`;
-    if (b.mean !== null) mean += `${mean && bins[k - 1]?.mean !== null ? "L" : "M"}${x(b.lo)},${y(b.mean)}H${x(b.hi)}`;
-  }
-  if (band) root.append(svg("path", { class: "chance-band", d: `${band}${bandBack}Z`, "aria-hidden": "true" }));
-  const bars = svg("g", { class: "lag-bars", "aria-hidden": "true" });
-  for (const b of bins) {
-    const w = x(b.hi) - x(b.lo);
-    const gap = w > 6 ? 1 : 0;
-    const half = (w - 2 * gap) / 2;
-    if (b.confirmed) bars.append(svg("rect", { class: "bar-confirmed", x: x(b.lo) + gap, width: Math.max(half, 1), y: y(b.confirmed), height: y(0) - y(b.confirmed) }));
-    if (b.suggested) bars.append(svg("rect", { class: "bar-suggested", x: x(b.lo) + gap + half, width: Math.max(half, 1), y: y(b.suggested), height: y(0) - y(b.suggested) }));
-  }
-  root.append(bars);
-  if (mean) root.append(svg("path", { class: "chance-mean", d: mean, "aria-hidden": "true" }));
-  let observed = "";
-  for (const b of bins) if (b.observed !== null) observed += `${observed ? "L" : "M"}${x(b.lo)},${y(b.observed)}H${x(b.hi)}`;
-  if (observed) root.append(svg("path", { class: "observed-line", d: observed, "aria-hidden": "true" }));
+  finish(chart, {
+    label: `Response lags, ${pair.label}: links per lag in days, against chance${log ? " (logarithmic scale)" : ""}`,
+    scale: log ? "log" : "linear",
+  });
+  // Both kinds of bar in one group, as the stylesheet and the tests know them (there even without bars).
+  const barsAttributes = { class: "lag-bars", "aria-hidden": "true" };
+  const bars = [...chart.querySelectorAll(":scope > .bar-confirmed, :scope > .bar-suggested")];
+  if (!wrap(bars, barsAttributes, chart.querySelector(":scope > .chance-mean"))) chart.append(svg("g", barsAttributes));
   const chance = (b) =>
     b.low === null ? "" : `; observed pairing ${number(b.observed ?? 0)} against chance ${number(b.low)}–${number(b.high)}${b.mean !== null ? ` (mean ${number(b.mean)})` : ""}`;
+  const x = chart.scale("x");
+  const y = chart.scale("y");
   cursor(
-    root,
+    chart,
     [
       bins.map((b) => ({
-        x: (b.lo + b.hi) / 2,
+        x: mid(b),
         y: Math.max(b.confirmed, b.suggested),
         text: `${b.hi - b.lo === 1 ? `${b.lo} days` : `${b.lo} to ${b.hi - 1} days`}: ${number(b.confirmed)} confirmed, ${number(b.suggested)} suggested${chance(b)}.`,
       })),
     ],
-    { x, y, live, top: y(yMax), bottom: y(0) },
+    { x: x.apply, y: y.apply, live, top: y.apply(yMax), bottom: y.apply(0) },
   );
-  return root;
+  return chart;
 }
 
 const BELOW = [0, 114, 178]; // Okabe–Ito blue: fewer pairs than chance
@@ -310,89 +346,69 @@ export function heatGrid({ cells, width, live, label, describe }) {
   const columns = bands(cells, "daysFrom", "daysTo");
   const rowText = (b) => `${number(b.from)}–${number(b.to)} km`;
   const columnText = (b) => (b.from === b.to ? `${number(b.from)} d` : `${number(b.from)}–${number(b.to)} d`);
-  const left = TITLE_PX + 12 + Math.max(...rows.map((b) => rowText(b).length)) * CHAR_PX;
+  // Cells sit on band scales of the rows' and columns' positions, labelled with their bands.
+  const rowOf = (c) => rows.findIndex((b) => b.from === c.kmFrom && b.to === c.kmTo);
+  const columnOf = (c) => columns.findIndex((b) => b.from === c.daysFrom && b.to === c.daysTo);
+  const left = leftMargin(rows.map(rowText), 12);
   const top = 40;
   const cellWidth = Math.max((width - left - MARGIN.right) / Math.max(columns.length, 1), 36);
   const cellHeight = Math.max(26, Math.min(40, cellWidth * 0.55));
-  const height = top + rows.length * cellHeight + 6;
-  const root = svg("svg", {
-    class: "plot-svg heat-grid",
+  const significant = (c) => c.p !== null && c.p < 0.05;
+  const strong = (c) => c.ratio !== null && Math.abs(Math.log2(Math.max(c.ratio, 1e-6))) > 1.2;
+  const where = (c) => ({ "data-km": `${c.kmFrom}-${c.kmTo}`, "data-days": `${c.daysFrom}-${c.daysTo}` });
+  const chart = Plot.plot({
     width: left + columns.length * cellWidth + MARGIN.right,
-    height,
-    viewBox: `0 0 ${left + columns.length * cellWidth + MARGIN.right} ${height}`,
-    role: "group",
-    tabindex: "0",
-    "aria-roledescription": "heat grid",
-    "aria-label": label,
+    height: top + rows.length * cellHeight + 6,
+    marginTop: top,
+    marginRight: MARGIN.right,
+    marginBottom: 6,
+    marginLeft: left,
+    x: { type: "band", domain: columns.map((_, k) => k), padding: 0, axis: "top", tickSize: 0, tickFormat: (k) => columnText(columns[k]), label: "days apart", labelAnchor: "center", labelArrow: "none" },
+    y: { type: "band", domain: rows.map((_, k) => k), padding: 0, tickSize: 0, tickFormat: (k) => rowText(rows[k]), label: "distance apart", labelAnchor: "center", labelArrow: "none" },
+    color: { type: "identity" },
+    marks: [
+      Plot.cell(cells, {
+        x: columnOf,
+        y: rowOf,
+        fill: (c) => ratioColor(c.ratio),
+        title: describe,
+        inset: 1,
+        rx: 2,
+        className: "knox-cells",
+        render: stampEach(cells, (c) => ({ ...where(c), class: ["knox-cell", significant(c) && "is-significant", c.insufficient && "is-insufficient"].filter(Boolean).join(" ") })),
+      }),
+      Plot.text(cells, {
+        x: columnOf,
+        y: rowOf,
+        text: (c) => (c.insufficient ? "·" : `${ratioText(c.ratio)}${significant(c) ? "*" : ""}`),
+        className: "knox-ratios",
+        render: stampEach(cells, (c) => ({ ...where(c), class: ["knox-ratio", strong(c) && "on-dark", significant(c) && "is-significant"].filter(Boolean).join(" ") })),
+      }),
+    ],
   });
-  const axes = svg("g", { class: "axis", "aria-hidden": "true" });
-  columns.forEach((b, k) =>
-    axes.append(svg("text", { class: "tick-label", x: left + (k + 0.5) * cellWidth, y: top - 6, "text-anchor": "middle", text: columnText(b) })),
-  );
-  rows.forEach((b, k) =>
-    axes.append(svg("text", { class: "tick-label", x: left - 6, y: top + (k + 0.5) * cellHeight + 4, "text-anchor": "end", text: rowText(b) })),
-  );
-  axes.append(
-    svg("text", { class: "axis-title", x: left + (columns.length * cellWidth) / 2, y: 12, "text-anchor": "middle", text: "days apart" }),
-    svg("text", {
-      class: "axis-title",
-      x: 10,
-      y: top + (rows.length * cellHeight) / 2,
-      "text-anchor": "middle",
-      transform: `rotate(-90 10 ${top + (rows.length * cellHeight) / 2})`,
-      text: "distance apart",
-    }),
-  );
-  root.append(axes);
-  const at = (row, column) => cells.find((c) => c.kmFrom === rows[row].from && c.kmTo === rows[row].to && c.daysFrom === columns[column].from && c.daysTo === columns[column].to);
-  const grid = svg("g", { class: "knox-cells" });
-  rows.forEach((_, r) =>
-    columns.forEach((_, k) => {
-      const cell = at(r, k);
-      if (!cell) return;
-      const significant = cell.p !== null && cell.p < 0.05;
-      const fill = ratioColor(cell.ratio);
-      const strong = cell.ratio !== null && Math.abs(Math.log2(Math.max(cell.ratio, 1e-6))) > 1.2;
-      grid.append(
-        svg(
-          "g",
-          {
-            class: ["knox-cell", significant && "is-significant", cell.insufficient && "is-insufficient"],
-            "data-km": `${cell.kmFrom}-${cell.kmTo}`,
-            "data-days": `${cell.daysFrom}-${cell.daysTo}`,
-          },
-          svg("rect", { x: left + k * cellWidth + 1, y: top + r * cellHeight + 1, width: cellWidth - 2, height: cellHeight - 2, rx: 2, fill }),
-          svg("text", {
-            class: strong ? "knox-ratio on-dark" : "knox-ratio",
-            x: left + (k + 0.5) * cellWidth,
-            y: top + (r + 0.5) * cellHeight + 4,
-            "text-anchor": "middle",
-            "aria-hidden": "true",
-            text: cell.insufficient ? "·" : `${ratioText(cell.ratio)}${significant ? "*" : ""}`,
-          }),
-          svg("title", { text: describe(cell) }),
-        ),
-      );
-    }),
-  );
-  root.append(grid);
+  // The cells keep their tooltips for assistive technology, as before; the rest is hidden.
+  finish(chart, { label, roleDescription: "heat grid", keep: chart.querySelector(":scope > .knox-cells") });
+  chart.classList.add("heat-grid");
+  const x = chart.scale("x");
+  const y = chart.scale("y");
   // The keyboard cursor: an outline on the cell, read out.
-  const outline = svg("rect", { class: "plot-cursor-cell", width: cellWidth, height: cellHeight, visibility: "hidden", "aria-hidden": "true" });
-  root.append(outline);
+  const outline = svg("rect", { class: "plot-cursor-cell", width: x.bandwidth, height: y.bandwidth, visibility: "hidden", "aria-hidden": "true" });
+  chart.append(outline);
+  const at = (row, column) => cells.find((c) => rowOf(c) === row && columnOf(c) === column);
   let row = 0;
   let column = 0;
   function show() {
     const cell = at(row, column);
     if (!cell) return;
-    outline.setAttribute("x", left + column * cellWidth);
-    outline.setAttribute("y", top + row * cellHeight);
+    outline.setAttribute("x", x.apply(column));
+    outline.setAttribute("y", y.apply(row));
     outline.setAttribute("visibility", "visible");
     live.textContent = describe(cell);
-    root.dataset.cursor = `${row}:${column}`;
+    chart.dataset.cursor = `${row}:${column}`;
   }
-  root.addEventListener("focus", show);
-  root.addEventListener("blur", () => outline.setAttribute("visibility", "hidden"));
-  root.addEventListener("keydown", (event) => {
+  chart.addEventListener("focus", show);
+  chart.addEventListener("blur", () => outline.setAttribute("visibility", "hidden"));
+  chart.addEventListener("keydown", (event) => {
     const moves = {
       ArrowRight: [0, 1],
       ArrowLeft: [0, -1],
@@ -408,7 +424,7 @@ export function heatGrid({ cells, width, live, label, describe }) {
     column = Math.max(0, Math.min(columns.length - 1, column + move[1]));
     show();
   });
-  return root;
+  return chart;
 }
 
 /** The key of a plot: swatches with their names, as a list. */
