@@ -55,8 +55,14 @@ class TestThePage:
         content = client.get("/").content
 
         modules = (b"js/main.js", b"js/map.js", b"js/map-incidents.js", b"js/timeline.js", b"js/analytics.js")
-        for module in (*modules, b"vendor/topojson-client/src/index.js"):
+        shims = (b"js/leaflet-shim.js", b"js/d3-shim.js", b"js/plot-shim.js")
+        for module in (*modules, *shims, b"vendor/topojson-client/src/index.js"):
             assert b'<link rel="modulepreload" href="/static/' + module + b'">' in content
+        # d3 and Plot are classic scripts the shims export: deferred, they run before the module graph.
+        d3 = content.index(b'<script defer src="/static/vendor/d3/d3.min.js">')
+        plot = content.index(b'<script defer src="/static/vendor/plot/plot.umd.min.js">')
+        assert d3 < plot < content.index(b'<script type="module"')
+        assert b'"@observablehq/plot": "/static/js/plot-shim.js"' in content
         assert b"admin-borders.js" not in content
         assert b"worker" not in content
 
