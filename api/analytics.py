@@ -11,6 +11,7 @@ from __future__ import annotations
 from django import forms
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
@@ -570,4 +571,7 @@ class SpaceTimeView(AnalyticsView):
         return key
 
     def compute(self, selected, filters, **options):
-        return analytics.space_time(selected, chose_kinds=bool(filters.kinds), **options)
+        try:
+            return analytics.space_time(selected, chose_kinds=bool(filters.kinds), **options)
+        except analytics.spacetime.TooManyPairs as refused:
+            raise ValidationError({"km": [str(refused)]}) from refused

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from bench import planted as planting
-from events.cycles.analytics import stats
+from events.cycles.analytics import spacetime, stats
 
 API = "/api/v1/analytics/space-time/"
 KM, DAYS = (1, 5, 10, 25), (1, 3, 7, 14, 30)
@@ -153,3 +153,33 @@ def test_bad_input_is_a_400_naming_the_parameter(client, params, parameter):
 
     assert response.status_code == 400, response.content
     assert list(response.json()["errors"]) == [parameter]
+
+
+@pytest.mark.django_db
+def test_a_table_with_more_pairs_than_a_worker_can_hold_is_a_400_naming_km_and_its_count(client, monkeypatch):
+    planted = planting.near_repeats(seed=11, acts=60, attacks=240, answered=0.6, region_km=40)
+    planting.load(planted)
+    _, points, acts, attacks = arrays(planted)
+    i, _, _ = stats.pairs_within(points[acts], points[attacks], 25)
+    # The bound one pair below what the default bands list: refused, and the count named.
+    monkeypatch.setattr(spacetime, "MAX_SPACETIME_PAIRS", len(i) - 1)
+
+    response = client.get(API, {"first": "planted-a", "answering": "planted-b", "permutations": 9})
+
+    assert response.status_code == 400, response.content
+    (message,) = response.json()["errors"]["km"]
+    assert f"{len(i):,} pairs" in message
+    assert "smaller `km` edges" in message
+    # Within 10 km the pairs are fewer: the same request with smaller edges is counted.
+    fewer = client.get(API, {"first": "planted-a", "answering": "planted-b", "permutations": 9, "km": "1,5,10"})
+    assert fewer.status_code == 200, fewer.content
+    assert sum(c["observed"] for c in fewer.json()["cells"]) > 0
+
+
+def test_the_pairs_are_counted_before_they_are_listed_and_the_count_is_theirs():
+    rng = np.random.default_rng(4)
+    a = stats.sphere_points(np.column_stack([rng.uniform(43, 44, 300), rng.uniform(33, 34, 300)]))
+    b = stats.sphere_points(np.column_stack([rng.uniform(43, 44, 900), rng.uniform(33, 34, 900)]))
+    for km in (0.5, 5, 25, 150):
+        assert stats.count_within(a, b, km) == len(stats.pairs_within(a, b, km)[0])
+    assert stats.count_within(a[:0], b, 25) == 0

@@ -16,7 +16,16 @@ from django.db.models import QuerySet
 
 from ...models import Kind
 from .queries import compiled, fetch, side_labels
-from .stats import INSUFFICIENT, MIN_SPACETIME, OK, knox_cells, pairs_within, sphere_points
+from .stats import (
+    INSUFFICIENT,
+    MAX_SPACETIME_PAIRS,
+    MIN_SPACETIME,
+    OK,
+    count_within,
+    knox_cells,
+    pairs_within,
+    sphere_points,
+)
 
 KM_EDGES = (1, 5, 10, 25)
 DAY_EDGES = (1, 3, 7, 14, 30)
@@ -37,6 +46,18 @@ WHERE (r.attacking_sides @> ARRAY[%s]::text[] AND r.targeted_sides @> ARRAY[%s]:
    OR (r.attacking_sides @> ARRAY[%s]::text[] AND r.targeted_sides @> ARRAY[%s]::text[])
 ORDER BY r.id
 """
+
+
+class TooManyPairs(ValueError):
+    """The largest distance band pairs more acts and attacks than one table may count (MAX_SPACETIME_PAIRS)."""
+
+    def __init__(self, pairs: int, km: float):
+        self.pairs, self.km = pairs, km
+        super().__init__(
+            f"Within {km:g} km, the largest distance band, {pairs:,} pairs of an act and an attack; at most "
+            f"{MAX_SPACETIME_PAIRS:,} are counted. Give smaller `km` edges, or filters (dates, a bbox, a country) "
+            "that choose fewer events."
+        )
 
 
 def space_time(
@@ -76,6 +97,9 @@ def space_time(
     }
     if len(acts) < MIN_SPACETIME or len(attacks) < MIN_SPACETIME:
         return {**body, "status": INSUFFICIENT, "seed": None, "reading": INSUFFICIENT, "cells": []}
+    # Counted before they are listed: a table too large for a web worker's memory is refused, not attempted.
+    if (pairs := count_within(points[acts], points[attacks], km_edges[-1])) > MAX_SPACETIME_PAIRS:
+        raise TooManyPairs(pairs, km_edges[-1])
     i, j, km = pairs_within(points[acts], points[attacks], km_edges[-1])
     # Seeded by the data and the question: the same data give the same answer, and the same ETag.
     digest = hashlib.blake2b(digest_size=8)

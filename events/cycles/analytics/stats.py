@@ -291,13 +291,25 @@ def sphere_points(lon_lat: np.ndarray) -> np.ndarray:
     return EARTH_KM * np.column_stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
 
 
+def _chord(km: float) -> float:
+    """The straight-line distance between sphere_points `km` apart along the sphere (a hair more, for rounding)."""
+    return 2 * EARTH_KM * math.sin(min(km, math.pi * EARTH_KM) / (2 * EARTH_KM)) * (1 + 1e-9)
+
+
+def count_within(a: np.ndarray, b: np.ndarray, km: float) -> int:
+    """How many pairs pairs_within would find, at most (the k-d trees count whole branches at once: a fraction
+    of a second for the 39 million pairs of the dense bench, where listing them takes seconds and gigabytes)."""
+    if not len(a) or not len(b):
+        return 0
+    return int(cKDTree(a).count_neighbors(cKDTree(b), _chord(km)))
+
+
 def pairs_within(a: np.ndarray, b: np.ndarray, km: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every (i, j) with a[i] and b[j] (sphere_points) at most `km` apart along the sphere, and that distance."""
     if not len(a) or not len(b):
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, np.zeros(0)
-    chord = 2 * EARTH_KM * math.sin(min(km, math.pi * EARTH_KM) / (2 * EARTH_KM))
-    found = cKDTree(a).sparse_distance_matrix(cKDTree(b), chord * (1 + 1e-9), output_type="ndarray")
+    found = cKDTree(a).sparse_distance_matrix(cKDTree(b), _chord(km), output_type="ndarray")
     distance = 2 * EARTH_KM * np.arcsin(np.minimum(found["v"] / (2 * EARTH_KM), 1.0))
     keep = distance <= km
     return found["i"][keep].astype(np.int64), found["j"][keep].astype(np.int64), distance[keep]
@@ -305,6 +317,9 @@ def pairs_within(a: np.ndarray, b: np.ndarray, km: float) -> tuple[np.ndarray, n
 
 # The space-time table (Knox's test, as Ratcliffe's Near Repeat Calculator runs it; docs/analytics.md)
 MIN_SPACETIME = 20  # acts, and attacks, with a point: below either, the table is "insufficient data"
+# Pairs within the largest distance band that one table may count: each costs about 60 bytes while the table is
+# computed (2.4 GB for the dense bench's 39 million), so past this a request would take a web worker's memory.
+MAX_SPACETIME_PAIRS = 50_000_000
 MIN_CELL = 5  # observed + expected in a cell: below it, its ratio and p say nothing and are left out
 
 
