@@ -5,8 +5,12 @@ A history row is a public change only as the public saw it. Rows of a draft are 
 is published is the `published` change (with the values as published, whatever the drafts before it held); a
 later published row that differs in a property the API shows is `updated`, with each such property old → new
 under its API name (events/properties.py); published → retracted is `retracted` (with the source's reason);
-retracted → published is `restored`. Rows that change nothing public (a re-save, the sources' own row of
-simple-history's m2m snapshot, a draft's edit) are no change. Why: the row's change reason, which imports and
+retracted → published is `restored`. The sources an incident cites are listed too, as `sources` (the incident
+Feature's name), old → new, each as the API shows a source: a row's sources are simple-history's m2m snapshot
+of it (events_historicalincident_sources), compared with the last earlier public row that has any. A row with
+none cites what the row before it did (an incident always cites one: such a row is simple-history's row of an
+INSERT, before the sources were set, or of a `set()` between its removal and its addition). Rows that change
+nothing public (a re-save, a draft's edit) are no change. Why: the row's change reason, which imports and
 syncs write as "Import #12" and "ACLED sync #123" (events/imports/runner.py, sync.py); any other is an editor's,
 named "editor" and never by account.
 
@@ -61,7 +65,37 @@ def listed_properties() -> list[Property]:
 
 
 LISTED = listed_properties()
-LISTED_NAMES = [prop.name for prop in LISTED] + ["geometry"]
+LISTED_NAMES = [prop.name for prop in LISTED] + ["geometry", "sources"]
+
+# A source as the incident's Feature lists it (api.features.SOURCE_JSON), by its id `u.id` (the id alone if it
+# has since been deleted).
+SOURCE_JSONB = (
+    "jsonb_build_object('id', u.id, 'publisher', s.publisher, 'title', s.title, 'url', s.url, "
+    "'published_on', s.published_on, 'reliability', s.reliability)"
+)
+
+
+def _sources_of(row_id: Fragment | str) -> Fragment:
+    """The ids of the sources that history row `row_id` (an expression) cites, sorted; NULL for none."""
+    return (
+        Fragment(
+            "(SELECT array_agg(hs.source_id ORDER BY hs.source_id) FROM events_historicalincident_sources AS hs "
+            "WHERE hs.history_id = "
+        )
+        + row_id
+        + ")"
+    )
+
+
+def _sources_json(ids: str) -> str:
+    """{"sources": [...]} of the source ids `ids`, in the Feature's order, when `src` says they changed."""
+    return (
+        "CASE WHEN src.changed THEN jsonb_build_object('sources', (SELECT jsonb_agg("
+        + SOURCE_JSONB
+        + " ORDER BY s.publisher, s.title, u.id) FROM unnest("
+        + ids
+        + ") AS u(id) LEFT JOIN posture_source AS s ON s.id = u.id)) ELSE '{}'::jsonb END"
+    )
 
 
 def _snapshot(row: str) -> Fragment:
@@ -74,13 +108,17 @@ def _snapshot(row: str) -> Fragment:
 # One public change per history row h: its previous public row p (by the index on the incident id; in the order
 # the rows were written, which history_id keeps: a sync's rows are dated when its transaction began, an editor's
 # when saved, so two writers' dates can cross), what it is,
-# and the listed properties that differ. Rows whose `change` is NULL changed nothing public. OFFSET 0 keeps the
-# planner from inlining cur and c, which would compute the snapshots again in each place that reads them.
+# and the listed properties that differ. The sources cited before h (src) are p's, or, when p has none, those of
+# the last earlier public row that has any, looked up only then and only if h has sources of its own to compare.
+# Rows whose `change` is NULL changed nothing public. OFFSET 0 keeps the planner from inlining cur, src and c,
+# which would compute the snapshots again in each place that reads them.
 CHANGES_FROM = (
     "FROM events_historicalincident AS h "
     "LEFT JOIN LATERAL (SELECT x.status, "
     + _snapshot("x")
-    + " AS snapshot FROM events_historicalincident AS x "
+    + " AS snapshot, "
+    + _sources_of("x.history_id")
+    + " AS sources FROM events_historicalincident AS x "
     + Fragment(
         "WHERE x.id = h.id AND x.status = ANY(%s) AND x.history_type <> '-' AND x.history_id < h.history_id "
         "ORDER BY x.history_id DESC LIMIT 1) AS p ON true ",
@@ -88,12 +126,27 @@ CHANGES_FROM = (
     )
     + "CROSS JOIN LATERAL (SELECT "
     + _snapshot("h")
-    + " AS snapshot OFFSET 0) AS cur "
+    + " AS snapshot, "
+    + _sources_of("h.history_id")
+    + " AS sources OFFSET 0) AS cur "
+    + "CROSS JOIN LATERAL (SELECT b.sources, b.sources <> cur.sources AS changed FROM (SELECT CASE "
+    "WHEN p.sources IS NOT NULL OR cur.sources IS NULL THEN p.sources "
+    "WHEN p.status IS NOT NULL THEN "
+    + _sources_of(
+        "(SELECT x.history_id FROM events_historicalincident AS x "
+        + Fragment(
+            "WHERE x.id = h.id AND x.status = ANY(%s) AND x.history_type <> '-' AND x.history_id < h.history_id "
+            "AND EXISTS (SELECT FROM events_historicalincident_sources AS y WHERE y.history_id = x.history_id) "
+            "ORDER BY x.history_id DESC LIMIT 1)",
+            (PUBLIC_STATUSES,),
+        )
+    )
+    + " END AS sources OFFSET 0) AS b) AS src "
     + Fragment(
         "CROSS JOIN LATERAL (SELECT CASE "
         "WHEN p.status IS NULL THEN CASE WHEN h.status = %s THEN 'retracted' ELSE 'published' END "
         "WHEN p.status <> h.status THEN CASE WHEN h.status = %s THEN 'retracted' ELSE 'restored' END "
-        "WHEN p.snapshot <> cur.snapshot THEN 'updated' END AS change OFFSET 0) AS c ",
+        "WHEN p.snapshot <> cur.snapshot OR src.changed THEN 'updated' END AS change OFFSET 0) AS c ",
         (RETRACTED, RETRACTED),
     )
 )
@@ -103,8 +156,11 @@ FIELDS = (
     "CASE WHEN p.snapshot IS NULL THEN '[]'::json ELSE (SELECT coalesce(json_agg(json_build_object("
     "'name', n.key, 'old', o.value, 'new', n.value) "
     + Fragment("ORDER BY array_position(%s::text[], n.key)), '[]'::json) ", (LISTED_NAMES,))
-    + "FROM jsonb_each(cur.snapshot) AS n JOIN jsonb_each(p.snapshot) AS o ON o.key = n.key "
-    "WHERE n.value IS DISTINCT FROM o.value) END"
+    + "FROM jsonb_each(cur.snapshot || "
+    + _sources_json("cur.sources")
+    + ") AS n JOIN jsonb_each(p.snapshot || "
+    + _sources_json("src.sources")
+    + ") AS o ON o.key = n.key WHERE n.value IS DISTINCT FROM o.value) END"
 )
 
 
@@ -252,7 +308,14 @@ def change_text(entry: dict) -> str:
 
 
 def _value(value) -> str:
-    return "(none)" if value in (None, "") else str(value)
+    if value in (None, "", []):
+        return "(none)"
+    if isinstance(value, list):  # the sources, each as "publisher: title"
+        return "; ".join(
+            f"{source['publisher']}: {source['title']}" if source["publisher"] is not None else f"source {source['id']}"
+            for source in value
+        )
+    return str(value)
 
 
 class ChangeFeed(Atom1Feed):

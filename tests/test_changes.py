@@ -6,6 +6,7 @@ import datetime as dt
 
 import feedparser
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from events.imports.retract import retract_deleted
@@ -248,6 +249,194 @@ class TestIncidentHistory:
             response = client.get(history_url(published))
 
         assert len(changes(response)) == 21
+
+
+class TestSourcesInTheHistory:
+    """The sources an incident cites are `sources` in its history, old → new, as its Feature lists them."""
+
+    @staticmethod
+    def cited(client, incident_id: int) -> list[dict]:
+        response = client.get(f"/api/v1/incidents/{incident_id}/")
+        assert response.status_code == 200, response.content
+        return response.json()["properties"]["sources"]
+
+    def test_an_editor_who_replaces_a_source_shows_old_to_new_as_the_incident_lists_them(
+        self, editor_api, editor, client
+    ):
+        wire, ministry = SourceFactory(publisher="Example Wire"), SourceFactory(publisher="Ministry of Defence")
+        created = editor_api.post(
+            "/api/v1/incidents/", incident_feature(wire, status="published"), format="json"
+        ).json()
+        before = self.cited(client, created["id"])
+        patched = editor_api.patch(
+            f"/api/v1/incidents/{created['id']}/",
+            {"properties": {"sources": [ministry.pk]}, "reason": "The ministry's own statement"},
+            format="json",
+        )
+        assert patched.status_code == 200, patched.content
+        after = self.cited(client, created["id"])
+
+        response = client.get(f"/api/v1/incidents/{created['id']}/history/")
+
+        updated, published = changes(response)
+        assert (published["change"], published["properties"]) == ("published", [])
+        assert updated["change"] == "updated"
+        assert updated["properties"] == [{"name": "sources", "old": before, "new": after}]
+        assert [source["id"] for source in before] == [wire.pk]
+        assert [source["id"] for source in after] == [ministry.pk]
+        assert (updated["by"], updated["reason"]) == ("editor", "The ministry's own statement")
+        assert editor.username.encode() not in response.content
+        # The same change in the feed.
+        (feed_change,) = [c for c in changes(client.get(CHANGES)) if c["id"] == updated["id"]]
+        assert feed_change == updated
+
+    def test_a_source_added_beside_the_first_lists_both_after(self, editor_api, client):
+        first, second = SourceFactory(title="Report A"), SourceFactory(title="Report B")
+        created = editor_api.post(
+            "/api/v1/incidents/", incident_feature(first, status="published"), format="json"
+        ).json()
+        editor_api.patch(
+            f"/api/v1/incidents/{created['id']}/",
+            {"properties": {"sources": [second.pk, first.pk], "munitions": 10}},
+            format="json",
+        )
+
+        updated, _ = changes(client.get(f"/api/v1/incidents/{created['id']}/history/"))
+
+        assert [p["name"] for p in updated["properties"]] == ["munitions", "sources"]
+        sources = updated["properties"][1]
+        assert [s["title"] for s in sources["old"]] == ["Report A"]
+        assert [s["title"] for s in sources["new"]] == ["Report A", "Report B"]
+        assert sources["new"][1] == {
+            "id": second.pk,
+            "publisher": "Example Wire",
+            "title": "Report B",
+            "url": second.url,
+            "published_on": "2021-03-04",
+            "reliability": "B",
+        }
+
+    def test_a_set_outside_the_write_paths_is_one_change_and_a_factory_s_first_sources_are_none(self, client):
+        # IncidentFactory writes the row, then sets its source (a second history row): no change of its own.
+        old, new = SourceFactory(title="Old report"), SourceFactory(title="New report")
+        incident = IncidentFactory(sources=[old])
+        assert changes(client.get(history_url(incident)))[0]["change"] == "published"
+        # sources.set() outside write_incident: a row after the removal (citing none) and one after the addition.
+        incident.sources.set([new])
+        assert Incident.history.filter(id=incident.pk).count() == 4
+
+        updated, published = changes(client.get(history_url(incident)))
+
+        assert published["change"] == "published"
+        assert updated["change"] == "updated"
+        ((name, before, after),) = [(p["name"], p["old"], p["new"]) for p in updated["properties"]]
+        assert (name, [s["title"] for s in before], [s["title"] for s in after]) == (
+            "sources",
+            ["Old report"],
+            ["New report"],
+        )
+
+    def test_a_draft_s_sources_never_show(self, editor_api, client):
+        public, secret, final = (
+            SourceFactory(title="Public report"),
+            SourceFactory(title="Secret tip-off"),
+            SourceFactory(title="Final report"),
+        )
+        created = editor_api.post(
+            "/api/v1/incidents/", incident_feature(secret, status="draft", title="Unconfirmed"), format="json"
+        ).json()
+        url = f"/api/v1/incidents/{created['id']}/"
+        editor_api.patch(url, {"properties": {"status": "published", "sources": [public.pk]}}, format="json")
+        editor_api.patch(url, {"properties": {"status": "draft", "sources": [secret.pk]}}, format="json")
+        editor_api.patch(url, {"properties": {"status": "published", "sources": [final.pk]}}, format="json")
+
+        response = client.get(f"/api/v1/incidents/{created['id']}/history/")
+
+        updated, published = changes(response)
+        assert published["properties"] == []
+        assert [(p["name"], [s["title"] for s in p["old"]], [s["title"] for s in p["new"]]) for p in updated[
+            "properties"
+        ]] == [("sources", ["Public report"], ["Final report"])]  # fmt: skip
+        assert b"Secret tip-off" not in response.content
+        assert b"Secret tip-off" not in client.get(CHANGES).content
+        assert b"Secret tip-off" not in client.get("/feeds/changes.atom").content
+
+    def test_an_import_that_cites_another_source_is_a_change_named_by_its_job(self, client, published):
+        from events.imports.bulk import write_incident_history
+
+        other = SourceFactory(publisher="ACLED", title="ACLED event IRQ1")
+        published.sources.add(other)  # simple-history's own row of the m2m change
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM events_incident_sources WHERE incident_id = %s AND source_id <> %s", [
+                published.pk, other.pk
+            ])  # fmt: skip
+            write_incident_history(
+                cursor, "SELECT %(id)s::bigint AS id, '~' AS type", reason="Import #31", user_id=None,
+                params={"id": published.pk},
+            )  # fmt: skip
+
+        (removed, added, _) = changes(client.get(history_url(published)))
+
+        assert (removed["by"], removed["job"]) == ("import #31", 31)
+        assert [(p["name"], len(p["old"]), [s["title"] for s in p["new"]]) for p in removed["properties"]] == [
+            ("sources", 2, ["ACLED event IRQ1"])
+        ]
+        assert [(p["name"], len(p["old"]), len(p["new"])) for p in added["properties"]] == [("sources", 1, 2)]
+
+    def test_the_atom_feed_names_the_sources(self, editor_api, client):
+        wire, ministry = (
+            SourceFactory(publisher="Example Wire", title="Report A"),
+            SourceFactory(publisher="Ministry of Defence", title="Statement 7"),
+        )
+        created = editor_api.post(
+            "/api/v1/incidents/", incident_feature(wire, status="published"), format="json"
+        ).json()
+        editor_api.patch(
+            f"/api/v1/incidents/{created['id']}/", {"properties": {"sources": [ministry.pk, wire.pk]}}, format="json"
+        )
+
+        feed = feedparser.parse(client.get("/feeds/changes.atom").content)
+
+        assert not feed.bozo, feed.get("bozo_exception")
+        updated = feed.entries[0]
+        assert updated.title == "Updated: Ten rockets on Ayn al-Asad"
+        assert "sources: Example Wire: Report A → Example Wire: Report A; Ministry of Defence: Statement 7" in (
+            updated.summary
+        )
+
+    def test_a_deleted_source_stays_named_by_its_id(self, client, published):
+        (gone,) = published.sources.all()
+        gone_id = gone.pk
+        save(published, "Import #5", title="Renamed")  # a row citing it
+        replacement = SourceFactory(title="Replacement")
+        gone.delete()  # its citations go with it, and no history row says so
+        published.sources.add(replacement)
+
+        latest, *_ = changes(client.get(history_url(published)))
+
+        ((name, before, after),) = [(p["name"], p["old"], p["new"]) for p in latest["properties"]]
+        assert name == "sources"
+        assert before == [
+            {"id": gone_id, "publisher": None, "title": None, "url": None, "published_on": None, "reliability": None}
+        ]
+        assert [s["title"] for s in after] == ["Replacement"]
+
+    def test_history_and_a_page_stay_one_query_with_sources_changing(
+        self, client, published, django_assert_num_queries
+    ):
+        for n in range(10):
+            published.sources.set([SourceFactory(title=f"Report {n}")])  # two rows each
+            save(published, f"Import #{n}", casualties_best=n + 10)
+
+        with django_assert_num_queries(2):
+            response = client.get(history_url(published))
+        with django_assert_num_queries(2):
+            page = client.get(CHANGES, {"limit": 100})
+
+        entries = changes(response)
+        assert [c["change"] for c in entries] == ["updated"] * 20 + ["published"]
+        assert {p["name"] for c in entries[:-1] for p in c["properties"]} == {"sources", "casualties_best"}
+        assert changes(page) == entries
 
 
 class TestChangesFeed:

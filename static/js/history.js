@@ -20,6 +20,8 @@ export function whoShort(by) {
 
 function valueText(value) {
   if (value === null || value === undefined || value === "") return "(none)";
+  // The sources cited: "Example Wire: Report 1; Ministry of Defence: Statement 7".
+  if (Array.isArray(value)) return value.map((s) => (s.publisher == null ? `source ${s.id}` : `${s.publisher}: ${s.title}`)).join("; ") || "(none)";
   if (typeof value === "object") return value.type === "Point" ? value.coordinates.join(", ") : (value.name ?? JSON.stringify(value));
   return String(value);
 }
