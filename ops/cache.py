@@ -140,16 +140,16 @@ def cached_answer(endpoint: str, query: str, compute: Callable[[], dict]) -> dic
     return body
 
 
-def warm_answers(answers: dict[str, Callable[[], dict]]) -> list[str]:
-    """Compute these endpoints' answers to the empty query for the current data into the cache, so that the first
-    visitor after a change reads them. Answers already computed for these data are left alone. Returns the
-    endpoints computed."""
+def warm_answers(answers: dict[str, Callable[[], dict]], query: str = "") -> list[str]:
+    """Compute these endpoints' answers to the query (the empty one unless given) for the current data into the
+    cache, so that the first visitor after a change reads them. Answers already computed for these data are left
+    alone. Returns the endpoints computed."""
     changed_at = data_changed_at()
     if changed_at is None:
         return []
     computed = []
     for endpoint, answer in answers.items():
-        key = answer_key(endpoint, "")
+        key = answer_key(endpoint, query)
         stored = cache.get(key)
         if stored is None or stored[0] != changed_at:
             cache.set(key, (changed_at, answer()), WARM_SECONDS)

@@ -133,10 +133,15 @@ def test_after_a_change_the_unfiltered_answers_are_computed_before_the_first_vis
     # replace, as a committed write would have made them stale.
     wait_for_quiet_database()
     fresh = {endpoint: json.loads(json.dumps(answer())) for endpoint, answer in analytics.DEFAULT_ANSWERS.items()}
+    # The space-time panel's first pair is the lags panel's: the pair with the most answers.
+    first, answering = analytics.default_pair(fresh["response-lags"])
+    assert (first, answering) == ("iran-and-aligned", "us-and-partners")
+    table = json.loads(json.dumps(analytics.space_time(analytics.published(), first=first, answering=answering)))
+    space_time_key = answer_key("space-time", analytics.spacetime.canonical_query(first=first, answering=answering))
     changed_at = data_changed_at()
-    cache.delete_many([answer_key(endpoint, "") for endpoint in analytics.DEFAULT_ANSWERS])
+    cache.delete_many([answer_key(endpoint, "") for endpoint in analytics.DEFAULT_ANSWERS] + [space_time_key])
 
-    assert tasks.warm_analytics() == ["deterrence", "response-lags", "surges"]
+    assert tasks.warm_analytics() == ["deterrence", "response-lags", "surges", "space-time"]
     again = tasks.warm_analytics()
     # safe to run twice: what is there is not computed again
     assert again == [], {
@@ -147,10 +152,14 @@ def test_after_a_change_the_unfiltered_answers_are_computed_before_the_first_vis
     def refuse(*args, **kwargs):
         raise AssertionError("computed while the visitor waited")
 
-    for name in ("deterrence", "response_lags", "surges_answer"):
+    for name in ("deterrence", "response_lags", "surges_answer", "space_time"):
         monkeypatch.setattr(analytics, name, refuse)
     for endpoint, body in fresh.items():
         assert get(client, endpoint) == body
+    # The space-time table as the view asks for it, with its bands spelt out, and in another order: the one warmed.
+    bands = {"km": "1,5,10,25", "days": "1,3,7,14,30", "permutations": "199"}
+    assert get(client, "space-time", first=first, answering=answering, **bands) == table
+    assert get(client, "space-time", permutations="199", answering=answering, first=first) == table
     windows = {w["incident"]: w for w in fresh["deterrence"]["windows"]}
     overflight = windows[seed["2021-03-07 show_of_force"].pk]
     assert (overflight["days"], overflight["censored"]) == (1, True)

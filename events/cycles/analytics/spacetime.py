@@ -10,6 +10,7 @@ the permutations only look their days up again (stats.knox_cells).
 from __future__ import annotations
 
 import hashlib
+from urllib.parse import urlencode
 
 import numpy as np
 from django.db.models import QuerySet
@@ -109,6 +110,22 @@ def space_time(
     seed = int.from_bytes(digest.digest(), "big") >> 11  # 53 bits: a number JavaScript reads exactly
     table = knox_cells(days, acts[i], attacks[j], km, km_edges, day_edges, permutations=permutations, seed=seed)
     return {**body, "status": OK, "seed": seed, "reading": reading(table["cells"], body), "cells": table["cells"]}
+
+
+def canonical_query(
+    *, first: str, answering: str, km_edges=KM_EDGES, day_edges=DAY_EDGES, permutations: int = PERMUTATIONS
+) -> str:
+    """An unfiltered question as one query string, however it was written (the order of the parameters, the
+    default bands given or not): the key its answer is cached under, and warmed ahead (warm_default_answers)."""
+    return urlencode(
+        {
+            "first": first,
+            "answering": answering,
+            "km": ",".join(f"{edge:g}" for edge in km_edges),
+            "days": ",".join(f"{edge:g}" for edge in day_edges),
+            "permutations": permutations,
+        }
+    )
 
 
 def reading(cells: list[dict], body: dict) -> str:
