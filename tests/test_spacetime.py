@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from bench import planted as planting
+from events.cycles import analytics
 from events.cycles.analytics import spacetime, stats
 
 API = "/api/v1/analytics/space-time/"
@@ -183,3 +184,17 @@ def test_the_pairs_are_counted_before_they_are_listed_and_the_count_is_theirs():
     for km in (0.5, 5, 25, 150):
         assert stats.count_within(a, b, km) == len(stats.pairs_within(a, b, km)[0])
     assert stats.count_within(a[:0], b, 25) == 0
+
+
+@pytest.mark.django_db
+def test_the_worker_leaves_a_table_too_large_to_warm_to_the_visitors_400(client, monkeypatch, caplog):
+    planting.load(planting.near_repeats(seed=11, acts=60, attacks=240, answered=0.6, region_km=40))
+    first, answering = analytics.default_pair(analytics.response_lags(analytics.published()))
+    monkeypatch.setattr(spacetime, "MAX_SPACETIME_PAIRS", 10)
+
+    computed = analytics.warm_default_answers()
+
+    assert "space-time" not in computed
+    assert "response-lags" in computed
+    assert "space-time table not warmed" in caplog.text
+    assert client.get(API, {"first": first, "answering": answering}).status_code == 400
