@@ -37,3 +37,12 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+
+
+def when_ready(server):
+    """Once, in the master, when it listens: what the settings ask for that starts nothing (ACLED_API_KEY without
+    an ACLED account; events.checks). Not in config/wsgi.py, which each worker imports, and again when recycled."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    from events.checks import warn_at_start_up
+
+    warn_at_start_up(server.log)

@@ -5,16 +5,17 @@ in the foreground. Each run is an ImportJob (format acled_api or ucdp_api, via "
 and retractions the admin shows, and its SyncState says where the next one starts.
 
 The `events.W001` check says, once at start-up (`migrate`, `runserver`, `check`), that ACLED_API_KEY alone, the
-retired key-based API's, starts nothing.
+retired key-based API's, starts nothing; the worker, beat and gunicorn say it in their logs (events.checks). A
+run of the ACLED sync without an account starts nothing either: no ImportJob, no request.
 """
 
 from __future__ import annotations
 
 import logging
 
-from django.conf import settings
 from django.core import checks
 
+from ..checks import RETIRED_ACLED_KEY, RETIRED_ACLED_KEY_HINT, retired_acled_key
 from ..models import ImportJob
 from . import acled_api, ucdp_api
 from .remote import SyncError, locked
@@ -42,19 +43,13 @@ def run_sync(name: str = acled_api.NAME, *, version: str | None = None) -> Impor
 def _missing(name: str) -> str:
     if name == ucdp_api.NAME:
         return "UCDP_TOKEN is not set"
+    if retired_acled_key():
+        return "ACLED_EMAIL and ACLED_PASSWORD are not set (ACLED_API_KEY, the retired key, logs in to nothing)"
     return "ACLED_EMAIL and ACLED_PASSWORD are not set"
 
 
 @checks.register(checks.Tags.compatibility)
 def check_retired_acled_key(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
-    if settings.ACLED_API_KEY and not acled_api.configured():
-        return [
-            checks.Warning(
-                "ACLED_API_KEY is set but starts nothing: ACLED's key-based API is gone, and the sync now logs in "
-                "with an ACLED account (OAuth).",
-                hint="Set ACLED_EMAIL and ACLED_PASSWORD to the account's e-mail and password, and remove "
-                "ACLED_API_KEY (docs/imports.md, 'Sync from ACLED').",
-                id="events.W001",
-            )
-        ]
+    if retired_acled_key():
+        return [checks.Warning(RETIRED_ACLED_KEY, hint=RETIRED_ACLED_KEY_HINT, id="events.W001")]
     return []
