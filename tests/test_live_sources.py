@@ -1,6 +1,6 @@
 """The ACLED and UCDP syncs (issue 20), run in-process against local servers that speak their protocols
 (tests/fake_sources.py): ACLED's OAuth, pages and deletions; UCDP's token header, NextPageUrl and versions.
-The worker runs the beat task in tests/test_jobs_sync.py."""
+The worker runs ACLED's beat task in tests/test_jobs_sync.py, and UCDP's at the end of this module."""
 
 from __future__ import annotations
 
@@ -14,12 +14,14 @@ import pytest
 from django.core.files import File
 from django.core.management import CommandError, call_command
 
+from events import tasks
 from events.imports.runner import run_import
 from events.imports.sync import check_retired_acled_key, run_sync
 from events.models import ImportJob, Incident, SyncState
 
 from . import fake_sources
 from .acled_rows import acled_rows
+from .celery_worker import Worker, wait_for_job, wait_for_quiet_database, wait_until
 from .factories import UserFactory
 from .fake_sources import UCDP_TOKEN, AcledServer, UcdpServer, ged_results
 
@@ -302,3 +304,89 @@ def test_the_schedule_migration_is_replayable():
     restore_migration_data()
     restore_migration_data()
     assert set(SyncState.objects.values_list("name", flat=True)) >= {"acled", "ucdp"}
+
+
+# --- UCDP in the worker --------------------------------------------------------------------------------------
+
+
+def run_ucdp_in_worker() -> ImportJob:
+    """Queue the beat task and wait for the ImportJob it records."""
+    before = set(ImportJob.objects.values_list("id", flat=True))
+    tasks.sync_ucdp.delay()
+    job_id = wait_until(
+        lambda: ImportJob.objects.exclude(id__in=before).filter(format="ucdp_api").values_list("id", flat=True).first(),
+        "the UCDP sync to start",
+    )
+    return wait_for_job(job_id)
+
+
+def restart(worker: Worker, env: dict[str, str]) -> None:
+    """The session's worker again, with `env`: as a deployment that sets or moves UCDP_VERSION restarts it."""
+    wait_for_quiet_database()
+    worker.stop()
+    worker.env = env
+    worker.start()
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_reads_a_ged_version_then_a_newer_one_that_updates_and_retracts(
+    celery_worker: Worker, ucdp_server: UcdpServer
+):
+    older = ged_results(EXCERPT)
+    newer = [dict(row) for row in older if row["id"] != older[1]["id"]]
+    changed = newer[0]
+    changed.update(deaths_civilians=changed["deaths_civilians"] + 3, best=changed["best"] + 3)
+    ucdp_server.versions = {"25.1": older, "26.0.8": newer}
+    ucdp_server.requests.clear()
+    ucdp_server.failures.clear()
+    ucdp_server.fail_after = 0
+    session_env = celery_worker.env
+    ucdp_env = {"UCDP_TOKEN": UCDP_TOKEN, "UCDP_API_URL": ucdp_server.api_url, "UCDP_PAGE_SIZE": "3"}
+    try:
+        restart(celery_worker, {**session_env, **ucdp_env, "UCDP_VERSION": "25.1"})
+
+        first = run_ucdp_in_worker()
+
+        assert (first.status, first.via, first.message) == (ImportJob.Status.DONE, "sync", "")
+        assert first.created_count > 5
+        assert first.created_count + first.failed_count == len(older)
+        ucdp_ged = Incident.objects.filter(dataset="ucdp-ged")
+        assert ucdp_ged.count() == ucdp_ged.filter(status="published").count() == first.created_count
+        assert ucdp_ged.values("external_id").distinct().count() == first.created_count
+        # Page by page from 0, following NextPageUrl, with the token and UCDP's filters from the worker's settings.
+        assert [r["page"] for r in ucdp_server.requests] == [str(n) for n in range(len(older) // 3 + 1)]
+        assert {(r["token"], r["Country"], r["pagesize"]) for r in ucdp_server.requests} == {
+            (UCDP_TOKEN, "645,652", "3")
+        }
+        state = SyncState.objects.get(name="ucdp")
+        assert (state.version, state.last_job_id, state.last_error) == ("25.1", first.pk, "")
+        assert state.last_success_at is not None
+
+        # Read in full: queued again, it has nothing to do and records no run.
+        ucdp_server.requests.clear()
+        tasks.sync_ucdp.delay()
+        wait_for_quiet_database()
+        assert ImportJob.objects.filter(format="ucdp_api").count() == 1
+        assert ucdp_server.requests == []
+
+        # UCDP releases 26.0.8, which revises one event and drops another; the deployment moves to it.
+        restart(celery_worker, {**session_env, **ucdp_env, "UCDP_VERSION": "26.0.8"})
+
+        second = run_ucdp_in_worker()
+
+        assert (second.status, second.message) == (ImportJob.Status.DONE, "")
+        assert (second.created_count, second.updated_count, second.retracted_count) == (0, 1, 1)
+        dropped = Incident.objects.get(dataset="ucdp-ged", external_id=str(older[1]["id"]))
+        assert (dropped.status, dropped.retracted_reason) == ("retracted", "not in UCDP GED 26.0.8")
+        assert dropped.retracted_at is not None
+        updated = Incident.objects.get(dataset="ucdp-ged", external_id=str(changed["id"]))
+        assert updated.status == "published"
+        assert updated.history.latest().history_change_reason == f"UCDP GED 26.0.8 sync #{second.pk}"
+        # No duplicate, and every other incident as the first run left it.
+        assert ucdp_ged.count() == first.created_count
+        assert ucdp_ged.filter(status="published").count() == first.created_count - 1
+        state.refresh_from_db()
+        assert (state.version, state.last_job_id, state.last_error) == ("26.0.8", second.pk, "")
+    finally:
+        restart(celery_worker, session_env)
