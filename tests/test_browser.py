@@ -161,7 +161,7 @@ def test_clicking_an_incident_opens_its_popup_with_sources(dashboard):
 def test_changing_the_range_changes_the_count_and_the_url(dashboard):
     dashboard.open()
     before = dashboard.count()
-    histogram = dashboard.page.locator("#timeline svg").bounding_box()
+    histogram = dashboard.page.locator("#timeline .timeline-svg").bounding_box()
     y = histogram["y"] + histogram["height"] * 0.6
 
     dashboard.page.mouse.move(histogram["x"] + histogram["width"] * 0.55, y)

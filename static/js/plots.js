@@ -38,7 +38,7 @@ function stamp(attributes) {
 }
 
 /** A render transform that sets each drawn element's attributes from its datum: `of(datum)`. */
-function stampEach(data, of) {
+export function stampEach(data, of) {
   return (index, scales, values, dimensions, context, next) => {
     const g = next(index, scales, values, dimensions, context);
     // Plot draws one element per index, in the index's order.
@@ -49,13 +49,38 @@ function stampEach(data, of) {
   };
 }
 
-/** Puts the nodes (siblings, in order) in a new group where the first of them was (or before `fallback`). */
-function wrap(nodes, attributes, fallback = null) {
+/** Puts the nodes (children of one parent) in a new group where the first of them was (or before `fallback`). */
+export function wrap(nodes, attributes, fallback = null) {
   if (!nodes.length && !fallback) return null;
   const group = svg("g", attributes);
   (nodes[0] ?? fallback).before(group);
   group.append(...nodes);
   return group;
+}
+
+/**
+ * A Plot chart placed inside another SVG (the timeline's and the troop chart's, which carry the
+ * interactions) at `y`. Plot's own stylesheet gives its SVG `height: auto`, which an inner <svg> reads
+ * as 100% of the outer one: its size is set again, inline, where that rule cannot win.
+ */
+export function nested(chart, y = 0) {
+  chart.style.width = `${chart.getAttribute("width")}px`;
+  chart.style.height = `${chart.getAttribute("height")}px`;
+  chart.setAttribute("x", "0");
+  chart.setAttribute("y", String(y));
+  return chart;
+}
+
+/**
+ * The timeline's and the troop chart's axes in the groups their stylesheet knows, hidden from assistive
+ * technology: the y labels and the `grid-lines` mark in .grid; the x ticks, their labels and the
+ * `baseline` mark in .axis.
+ */
+export function axisGroups(chart) {
+  const children = (selector) => [...chart.querySelectorAll(selector)];
+  wrap(children(':scope > .grid-lines, :scope > [aria-label="y-axis tick label"]'), { class: "grid", "aria-hidden": "true" });
+  wrap(children(':scope > [aria-label="x-axis tick"], :scope > [aria-label="x-axis tick label"], :scope > .baseline'), { class: "axis", "aria-hidden": "true" });
+  return chart;
 }
 
 /**

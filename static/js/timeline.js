@@ -7,9 +7,11 @@
 // whole span for the filters, and the range's detail, each with a bucket (day, week, month) that suits
 // its length.
 
+import Plot from "@observablehq/plot";
 import { clear, el, svg } from "./dom.js";
 import { addDays, addMonths, daysBetween, isoDay, longDay, monthLabel, number, parseDay, plural, shortDay, startOfMonth } from "./format.js";
 import { renderKindKey } from "./legend.js";
+import { axisGroups, nested, stampEach } from "./plots.js";
 import { apiParams } from "./state.js";
 
 const DAY = 86400000;
@@ -157,90 +159,113 @@ export function createTimeline({ container, caption, clearButton, palette, onRan
     const maxTotal = niceMax(Math.max(0, ...shown.map((b) => b.total)));
     const yValues = [0, maxTotal / 2, maxTotal].filter((v) => v === Math.round(v) || maxTotal >= 4);
     left = Math.max(MARGIN.left, 12 + Math.max(...yValues.map((v) => number(v).length)) * DIGIT_PX);
+    // The same mapping as Plot's x scale below (domain [lo, hi], range [left, width - right]): the
+    // arcs, the brush and the pointer use it.
     const { x } = scaleFor([lo, hi]);
-    const y = (n) => bottom - (n / maxTotal) * (bottom - top);
-    const grid = svg("g", { class: "grid", "aria-hidden": "true" });
-    for (const value of yValues) {
-      grid.append(
-        svg("line", { x1: left, x2: width - MARGIN.right, y1: y(value), y2: y(value) }),
-        svg("text", { x: left - 6, y: y(value) + 4, "text-anchor": "end", text: number(value) }),
-      );
-    }
-    root.append(grid);
     root.dataset.detailStart = isoDay(lo);
     root.dataset.detailEnd = isoDay(hi - DAY);
     root.dataset.bucket = detailBucketName();
 
-    // X axis.
-    const axis = svg("g", { class: "axis", "aria-hidden": "true" });
+    // X axis: days, months or years, the years in bold.
     const { values, days, yearly } = ticks(lo, hi, width - left - MARGIN.right);
-    for (const t of values) {
-      const d = new Date(t);
-      const newYear = d.getUTCMonth() === 0 && (!days || d.getUTCDate() === 1);
-      const label = days ? (newYear ? String(d.getUTCFullYear()) : shortDay(t)) : yearly || newYear ? String(d.getUTCFullYear()) : monthLabel(t, false);
-      axis.append(
-        svg("line", { x1: x(t), x2: x(t), y1: bottom, y2: bottom + 4 }),
-        svg("text", { x: x(t), y: bottom + 16, "text-anchor": "middle", class: newYear ? "year" : "", text: label }),
-      );
-    }
-    axis.append(svg("line", { x1: left, x2: width - MARGIN.right, y1: bottom, y2: bottom, class: "baseline" }));
-    root.append(axis);
-
-    // Nothing drawn in the detail spills into the margins: a bucket may start before the range.
-    root.append(
-      svg(
-        "defs",
-        {},
-        svg("clipPath", { id: "timeline-detail-clip" }, svg("rect", { x: left, y: 0, width: Math.max(width - left - MARGIN.right, 0), height: bottom + 1 })),
-      ),
-    );
+    const isNewYear = (t) => new Date(t).getUTCMonth() === 0 && (!days || new Date(t).getUTCDate() === 1);
+    const tickLabel = (t) => {
+      const year = String(new Date(t).getUTCFullYear());
+      if (days) return isNewYear(t) ? year : shortDay(+t);
+      return yearly || isNewYear(t) ? year : monthLabel(+t, false);
+    };
 
     // Surge weeks behind the bars, and a mark under the axis for each (several scopes may share a week).
-    const surgeMarks = svg("g", { class: "surges", "clip-path": "url(#timeline-detail-clip)" });
     const weeks = new Map();
     for (const surge of surges) {
       if (surge.endMs < lo || surge.startMs > hi) continue;
       if (!weeks.has(surge.startMs)) weeks.set(surge.startMs, { ...surge, scopes: [] });
       weeks.get(surge.startMs).scopes.push(`${surge.scope} ${surge.count}`);
     }
-    for (const week of weeks.values()) {
-      const x0 = x(week.startMs);
-      const w = Math.max(x(week.endMs) - x0, 2);
-      surgeMarks.append(
-        svg(
-          "g",
-          { class: "surge", "data-week": isoDay(week.startMs) },
-          svg("rect", { class: "surge-band", x: x0, width: w, y: top, height: bottom - top }),
-          svg("rect", { class: "surge-mark", x: x0, width: w, y: bottom + 1, height: 3 }),
-          svg("title", { text: `Surge, week of ${longDay(week.startMs)}: ${week.scopes.join(", ")}` }),
-        ),
-      );
-    }
-    root.append(surgeMarks);
+    const surgeWeeks = [...weeks.values()];
+    const surgeTitle = (week) => `Surge, week of ${longDay(week.startMs)}: ${week.scopes.join(", ")}`;
 
-    // Bars, stacked by kind in the palette's order (categories stay together).
-    const bars = svg("g", { class: "bars", "clip-path": "url(#timeline-detail-clip)" });
+    // Bars, stacked by kind in the palette's order (categories stay together): a segment per kind.
     const bucketName = detailBucketName();
+    const segments = [];
+    const titles = new Map();
     for (const b of shown) {
-      const x0 = x(b.startMs);
-      const w = Math.max(x(b.endMs) - x0 - (x(b.endMs) - x0 > 4 ? 1 : 0), 1);
-      const group = svg("g", { class: "bucket" });
       let acc = 0;
       const parts = [];
       for (const kind of palette.kinds) {
         const n = b.counts[kind.code] ?? 0;
         if (!n) continue;
-        group.append(svg("rect", { x: x0, width: w, y: y(acc + n), height: Math.max(y(acc) - y(acc + n), 0.5), fill: kind.color }));
+        segments.push({ bucket: b, y1: acc, y2: acc + n, color: kind.color });
         acc += n;
         parts.push(`${kind.label} ${number(n)}`);
       }
-      const title =
+      titles.set(
+        b,
         `${bucketName === "month" ? monthLabel(b.startMs) : `${BUCKET_NAMES[bucketName] === "day" ? "" : "Week of "}${longDay(b.startMs)}`}: ` +
-        `${plural(b.total, "incident")}${parts.length ? ` (${parts.join(", ")})` : ""}`;
-      group.append(svg("title", { text: title }));
-      bars.append(group);
+          `${plural(b.total, "incident")}${parts.length ? ` (${parts.join(", ")})` : ""}`,
+      );
     }
-    root.append(bars);
+    // A pixel between bars wide enough to spare one.
+    const gap = shown.length && Math.min(...shown.map((b) => x(b.endMs) - x(b.startMs))) > 4 ? 1 : 0;
+    // Each bucket's segments in one group with the bucket's title, as the stylesheet (hover) and the tests know them.
+    const byBucket = (index, scales, values, dimensions, context, next) => {
+      const g = next(index, scales, values, dimensions, context);
+      const groups = new Map();
+      [...g.children].forEach((rect, k) => {
+        const { bucket } = segments[index[k]];
+        if (!groups.has(bucket)) groups.set(bucket, g.appendChild(svg("g", { class: "bucket" })));
+        groups.get(bucket).append(rect);
+      });
+      for (const [bucket, group] of groups) group.append(svg("title", { text: titles.get(bucket) }));
+      return g;
+    };
+
+    // Plot draws the detail; the x scale clamps, so that a bucket or a week that starts before the range
+    // stops at the plot's edge rather than spilling into the margin.
+    const chart = Plot.plot({
+      className: "timeline-plot",
+      width: left + scaleFor([lo, hi]).inner + MARGIN.right,
+      height: overviewTop,
+      marginTop: top,
+      marginRight: MARGIN.right,
+      marginBottom: overviewTop - bottom,
+      marginLeft: left,
+      x: { type: "utc", domain: [new Date(lo), new Date(hi)], clamp: true, ticks: values.map((t) => new Date(t)), tickFormat: tickLabel, tickSize: 4, label: null },
+      y: { domain: [0, maxTotal], ticks: yValues, tickFormat: number, tickSize: 0, label: null },
+      // The bars' fills are the palette's colours themselves.
+      color: { type: "identity" },
+      marks: [
+        Plot.ruleY(yValues, { className: "grid-lines" }),
+        Plot.rect(surgeWeeks, {
+          x1: "startMs",
+          x2: "endMs",
+          title: surgeTitle,
+          ariaLabel: "surge weeks",
+          render: stampEach(surgeWeeks, (week) => ({ class: "surge surge-band", "data-week": isoDay(week.startMs) })),
+        }),
+        // Under the axis: y1 = y2 = 0, inset to the 3 pixels below it.
+        Plot.rect(surgeWeeks, { x1: "startMs", x2: "endMs", y1: 0, y2: 0, insetTop: 1, insetBottom: -4, title: surgeTitle, ariaHidden: true, render: stampEach(surgeWeeks, () => ({ class: "surge-mark" })) }),
+        Plot.rect(segments, {
+          x1: (s) => s.bucket.startMs,
+          x2: (s) => s.bucket.endMs,
+          y1: "y1",
+          y2: "y2",
+          fill: "color",
+          insetRight: gap,
+          className: "bars",
+          ariaLabel: `incidents per ${bucketName}`,
+          render: byBucket,
+        }),
+        Plot.ruleY([0], { className: "baseline" }),
+      ],
+    });
+    // The axes in the groups the stylesheet knows (.grid, .axis with its .baseline), and hidden from
+    // assistive technology: the root's label and the sliders speak for the plot.
+    axisGroups(chart);
+    for (const text of chart.querySelectorAll('.axis [aria-label="x-axis tick label"] text')) if (/^\d{4}$/.test(text.textContent)) text.classList.add("year");
+    // Not an image of its own inside the root's group: its bars (with their titles) are the root's.
+    chart.setAttribute("role", "none");
+    root.append(nested(chart));
 
     // Chain arcs above the bars.
     const arcs = svg("g", { class: "chain-arcs" });
@@ -277,26 +302,30 @@ export function createTimeline({ container, caption, clearButton, palette, onRan
   /** The whole span, small, under the detail: every bucket's total, and the years. */
   function renderOverview(overviewTop, overviewBottom) {
     const whole = scaleFor(wholeDomain());
-    const buckets = data?.buckets ?? [];
+    const buckets = (data?.buckets ?? []).filter((b) => b.total);
+    const h = overviewBottom - overviewTop;
     const most = Math.max(1, ...buckets.map((b) => b.total));
-    const strip = svg("g", { class: "overview", "aria-hidden": "true" });
-    strip.append(svg("rect", { class: "overview-frame", x: left, y: overviewTop, width: whole.inner, height: overviewBottom - overviewTop }));
-    for (const b of buckets) {
-      if (!b.total) continue;
-      const h = Math.max((b.total / most) * (overviewBottom - overviewTop - 2), 1);
-      const x0 = whole.x(b.startMs);
-      strip.append(svg("rect", { class: "overview-bar", x: x0, width: Math.max(whole.x(b.endMs) - x0, 1), y: overviewBottom - h, height: h }));
-    }
-    const { values } = ticks(whole.lo, whole.hi, whole.inner, 40);
-    for (const t of values) {
-      const d = new Date(t);
-      if (d.getUTCMonth() !== 0) continue;
-      strip.append(
-        svg("line", { class: "overview-tick", x1: whole.x(t), x2: whole.x(t), y1: overviewTop, y2: overviewBottom }),
-        svg("text", { x: whole.x(t) + 3, y: overviewTop + 11, text: String(d.getUTCFullYear()) }),
-      );
-    }
-    root.append(strip);
+    const years = ticks(whole.lo, whole.hi, whole.inner, 40).values.filter((t) => new Date(t).getUTCMonth() === 0);
+    const strip = Plot.plot({
+      className: "overview",
+      // As scaleFor: ten pixels at least, while the pane has no width yet (or none at all).
+      width: left + whole.inner + MARGIN.right,
+      height: h,
+      margin: 0,
+      marginLeft: left,
+      marginRight: MARGIN.right,
+      x: { type: "utc", domain: [new Date(whole.lo), new Date(whole.hi)], axis: null },
+      // Two pixels spare above the tallest bar; every bar at least one pixel tall.
+      y: { domain: [0, (most * h) / (h - 2)], axis: null },
+      marks: [
+        Plot.frame({ className: "overview-frame" }),
+        Plot.rect(buckets, { x1: "startMs", x2: "endMs", y1: 0, y2: (b) => Math.max(b.total, most / (h - 2)), render: stampEach(buckets, () => ({ class: "overview-bar" })) }),
+        Plot.ruleX(years, { className: "overview-tick" }),
+        Plot.text(years, { x: (t) => t, text: (t) => String(new Date(t).getUTCFullYear()), frameAnchor: "top", lineAnchor: "top", dx: 3, dy: 2, textAnchor: "start" }),
+      ],
+    });
+    strip.setAttribute("aria-hidden", "true");
+    root.append(nested(strip, overviewTop));
   }
 
   function renderBrush() {

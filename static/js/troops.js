@@ -1,10 +1,14 @@
 // Troop levels from /api/v1/deployments/: a step chart per contributor and host country (reported
 // actual levels solid, planned/announced/authorized levels dashed), and the labels the map shows over
 // each host country ("US 2,500 · NATO 500 → 4,000+ planned", with as-of dates) for the range's end.
+// Observable Plot draws the chart inside the chart's own SVG, which is one labelled image; the end
+// labels, laid out so that none overlap, are ours.
 
+import Plot from "@observablehq/plot";
 import { clear, el, svg } from "./dom.js";
 import { addMonths, isoDay, longDay, monthLabel, number, parseDay, startOfMonth } from "./format.js";
 import { SERIES_COLORS } from "./palette.js";
+import { axisGroups, nested } from "./plots.js";
 
 const DAY = 86400000;
 const MARGIN = { top: 12, bottom: 22, left: 40 };
@@ -150,39 +154,32 @@ export function createTroopChart({ container, legend }) {
       while (shown.length > 4 && textWidth(shown) > labelRoom - 10) shown = shown.slice(0, -2);
       return shown === text ? text : `${shown.trimEnd()}…`;
     };
-    const x = (ms) => MARGIN.left + ((ms - lo) / (hi - lo)) * (width - MARGIN.left - labelRoom);
-    const y = (v) => height - MARGIN.bottom - (v / yMax) * (height - MARGIN.top - MARGIN.bottom);
     const right = width - labelRoom;
+    const valueOf = (t) => t.figure ?? t.best ?? 0;
+    const dayOf = (t) => parseDay(t.as_of);
 
-    const grid = svg("g", { class: "grid", "aria-hidden": "true" });
-    for (const v of [0, yMax / 2, yMax]) {
-      grid.append(
-        svg("line", { x1: MARGIN.left, x2: right, y1: y(v), y2: y(v) }),
-        svg("text", { x: MARGIN.left - 6, y: y(v) + 4, "text-anchor": "end", text: v >= 1000 ? `${number(v / 1000)}k` : number(v) }),
-      );
-    }
-    const axis = svg("g", { class: "axis", "aria-hidden": "true" });
+    // Month ticks, as many as fit; years in January (or when a tick is a year or more apart).
     const spanMonths = (hi - lo) / (30.4 * DAY);
     const step = [1, 2, 3, 6, 12, 24].find((s) => spanMonths / s <= Math.max((right - MARGIN.left) / 60, 1)) ?? 48;
+    const monthTicks = [];
     for (let t = startOfMonth(lo); t <= hi; t = addMonths(t, 1)) {
       const d = new Date(t);
-      if (t < lo || (d.getUTCFullYear() * 12 + d.getUTCMonth()) % step !== 0) continue;
-      axis.append(
-        svg("line", { x1: x(t), x2: x(t), y1: height - MARGIN.bottom, y2: height - MARGIN.bottom + 4 }),
-        svg("text", {
-          x: x(t),
-          y: height - MARGIN.bottom + 16,
-          "text-anchor": "middle",
-          text: d.getUTCMonth() === 0 || step >= 12 ? String(d.getUTCFullYear()) : monthLabel(t, false),
-        }),
-      );
+      if (t >= lo && (d.getUTCFullYear() * 12 + d.getUTCMonth()) % step === 0) monthTicks.push(new Date(t));
     }
-    root.append(grid, axis);
-
+    const marks = [Plot.ruleY([0, yMax / 2, yMax], { className: "grid-lines" })];
     if (marker !== null && marker >= lo && marker <= hi) {
-      root.append(
-        svg("line", { class: "asof-line", x1: x(marker), x2: x(marker), y1: MARGIN.top, y2: height - MARGIN.bottom }),
-        svg("text", { class: "asof-text", x: x(marker) - 4, y: MARGIN.top + 9, "text-anchor": "end", text: `range end ${longDay(marker)}` }),
+      marks.push(
+        Plot.ruleX([marker], { className: "asof-line" }),
+        // Written on the side of the line with room for it: left of it, unless it is in the left half.
+        Plot.text([marker], {
+          x: (d) => d,
+          text: () => `range end ${longDay(marker)}`,
+          frameAnchor: "top",
+          lineAnchor: "top",
+          dy: 1,
+          ...(marker - lo < (hi - lo) / 2 ? { dx: 4, textAnchor: "start" } : { dx: -4, textAnchor: "end" }),
+          className: "asof-text",
+        }),
       );
     }
 
@@ -191,57 +188,62 @@ export function createTroopChart({ container, legend }) {
     series.forEach((s, index) => {
       const color = SERIES_COLORS[index % SERIES_COLORS.length];
       const name = `${shortName(s.actor)} ${s.countryName}`;
-      // Dashed: the path including plans; solid on top: reported actual levels only.
+      // Dashed: the path including plans; solid on top: reported actual levels only. Each holds its last
+      // value to the plot's right edge.
       const all = s.points;
       const actual = s.points.filter((t) => t.status === "actual");
-      const step = (points, endAt) => {
-        if (!points.length) return "";
-        let d = "";
-        points.forEach((t, i) => {
-          const px = x(parseDay(t.as_of));
-          const py = y(t.figure ?? t.best ?? 0);
-          d += i === 0 ? `M${px},${py}` : `H${px}V${py}`;
-        });
-        return `${d}H${endAt}`;
-      };
-      const group = svg("g", { class: "series" });
       const planned = all.filter((t) => t.status !== "actual");
-      if (planned.length) {
-        // The expected path: every observation in date order, plans included.
-        group.append(svg("path", { d: step(all, right), class: "planned", stroke: color }));
-      }
+      const steps = (points) => [...points.map((t) => ({ day: dayOf(t), value: valueOf(t) })), { day: hi, value: valueOf(points.at(-1)) }];
+      // The expected path: every observation in date order, plans included.
+      if (planned.length) marks.push(Plot.line(steps(all), { x: "day", y: "value", curve: "step-after", stroke: color, className: "planned" }));
       if (actual.length) {
-        for (const t of actual) {
-          if (t.low !== null && t.low !== undefined && t.high !== null && t.high !== undefined && t.low !== t.high) {
-            group.append(svg("line", { class: "range-bar", stroke: color, x1: x(parseDay(t.as_of)), x2: x(parseDay(t.as_of)), y1: y(t.low), y2: y(t.high) }));
-          }
-        }
-        group.append(svg("path", { d: step(actual, right), class: "actual", stroke: color }));
-        for (const t of actual) {
-          group.append(
-            svg("circle", { cx: x(parseDay(t.as_of)), cy: y(t.figure ?? t.best ?? 0), r: 2.6, fill: color }, svg("title", { text: `${name}: ${t.label} (${t.status_label || t.status}, as of ${longDay(t.as_of)})` })),
-          );
-        }
-      }
-      for (const t of planned) {
-        group.append(
-          svg(
-            "circle",
-            { cx: x(parseDay(t.as_of)), cy: y(t.figure ?? t.best ?? 0), r: 3, fill: "#ffffff", stroke: color, "stroke-width": 1.5 },
-            svg("title", { text: `${name}: ${t.label} ${String(t.status_label || t.status).toLowerCase()} for ${longDay(t.as_of)}` }),
-          ),
+        const ranges = actual.filter((t) => t.low !== null && t.low !== undefined && t.high !== null && t.high !== undefined && t.low !== t.high);
+        marks.push(
+          Plot.ruleX(ranges, { x: dayOf, y1: "low", y2: "high", stroke: color, className: "range-bar" }),
+          Plot.line(steps(actual), { x: "day", y: "value", curve: "step-after", stroke: color, className: "actual" }),
+          Plot.dot(actual, { x: dayOf, y: valueOf, r: 2.6, fill: color, title: (t) => `${name}: ${t.label} (${t.status_label || t.status}, as of ${longDay(t.as_of)})` }),
         );
       }
-      // End label; laid out with the others below, so that none overlap.
-      const lastActual = actual.at(-1);
-      const lastPlan = planned.at(-1);
-      const endValue = (lastActual ?? lastPlan).figure ?? (lastActual ?? lastPlan).best ?? 0;
-      endLabels.push({ y: y(endValue) + 4, color, text: fit(endLabel(s)), full: endLabel(s) });
-      root.append(group);
+      marks.push(
+        Plot.dot(planned, {
+          x: dayOf,
+          y: valueOf,
+          r: 3,
+          fill: "#ffffff",
+          stroke: color,
+          strokeWidth: 1.5,
+          title: (t) => `${name}: ${t.label} ${String(t.status_label || t.status).toLowerCase()} for ${longDay(t.as_of)}`,
+        }),
+      );
+      const last = actual.at(-1) ?? planned.at(-1);
+      endLabels.push({ value: valueOf(last), color, text: fit(endLabel(s)), full: endLabel(s) });
       description.push(
         `${name}: ${all.map((t) => `${t.label} ${t.status === "actual" ? "" : `${String(t.status_label || t.status).toLowerCase()} `}as of ${isoDay(parseDay(t.as_of))}`).join("; ")}`,
       );
     });
+
+    // Plot draws the chart; the right margin is the end labels' room.
+    const chart = Plot.plot({
+      className: "troops-plot",
+      // Ten pixels of plot at least, while the pane has no width yet.
+      width: Math.max(width, MARGIN.left + labelRoom + 10),
+      height,
+      marginTop: MARGIN.top,
+      marginRight: labelRoom,
+      marginBottom: MARGIN.bottom,
+      marginLeft: MARGIN.left,
+      x: { type: "utc", domain: [new Date(lo), new Date(hi)], ticks: monthTicks, tickFormat: (t) => (t.getUTCMonth() === 0 || step >= 12 ? String(t.getUTCFullYear()) : monthLabel(+t, false)), tickSize: 4, label: null },
+      y: { domain: [0, yMax], ticks: [0, yMax / 2, yMax], tickFormat: (v) => (v >= 1000 ? `${number(v / 1000)}k` : number(v)), tickSize: 0, label: null },
+      marks,
+    });
+    axisGroups(chart);
+    // The root is one image, labelled with every level in words.
+    chart.setAttribute("aria-hidden", "true");
+    root.append(nested(chart));
+
+    // End labels at each series' last level, moved down where they would overlap (Plot's y scale places them).
+    const y = chart.scale("y");
+    for (const label of endLabels) label.y = y.apply(label.value) + 4;
     probe.remove();
     endLabels.sort((a, b) => a.y - b.y);
     for (let i = 1; i < endLabels.length; i++) endLabels[i].y = Math.max(endLabels[i].y, endLabels[i - 1].y + 13);
