@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shutil
 import signal
 import subprocess
 from pathlib import Path
@@ -73,11 +74,25 @@ class Process:
 
 
 @pytest.fixture
-def started():
+def tempdir():
+    """A directory of make_tempdir's (one the postgres user can reach), removed after the test."""
+    made: list[Path] = []
+
+    def make(prefix: str) -> Path:
+        made.append(make_tempdir(prefix))
+        return made[-1]
+
+    yield make
+    for directory in made:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def started(tempdir):
     processes: list[Process] = []
 
     def start(args: list[str], env: dict[str, str]) -> Process:
-        process = Process(args, env, make_tempdir("posture-start-up-"))
+        process = Process(args, env, tempdir("posture-start-up-"))
         processes.append(process)
         return process
 
@@ -92,9 +107,9 @@ def file_beat(directory: Path) -> list[str]:
 
 
 @pytest.mark.worker
-def test_the_worker_with_its_beat_says_it_once_and_a_queued_acled_sync_starts_nothing(started):
+def test_the_worker_with_its_beat_says_it_once_and_a_queued_acled_sync_starts_nothing(started, tempdir):
     queue = f"posture-start-up-{os.getpid()}"
-    directory = make_tempdir("posture-start-up-beat-")
+    directory = tempdir("posture-start-up-beat-")
     worker = started(
         ["worker", "-B", *file_beat(directory), "--loglevel=INFO", "--concurrency=1", "-Q", queue,
          "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"{queue}@%h"],
@@ -123,10 +138,8 @@ def test_the_worker_with_its_beat_says_it_once_and_a_queued_acled_sync_starts_no
 
 
 @pytest.mark.worker
-def test_beat_alone_says_it_once(started):
-    beat = started(
-        ["beat", "--loglevel=INFO", *file_beat(make_tempdir("posture-start-up-beat-"))], environment(**OLD_KEY)
-    )
+def test_beat_alone_says_it_once(started, tempdir):
+    beat = started(["beat", "--loglevel=INFO", *file_beat(tempdir("posture-start-up-beat-"))], environment(**OLD_KEY))
 
     beat.wait_for_output(re.escape(WARNING), "beat to say it")
     beat.wait_for_output(r"beat: Starting\.\.\.", "beat to start")
@@ -151,15 +164,15 @@ def test_a_worker_with_an_account_says_nothing(started):
     assert "ACLED_API_KEY" not in output
 
 
-def test_gunicorn_says_it_once_from_its_master_not_once_a_worker():
+def test_gunicorn_says_it_once_from_its_master_not_once_a_worker(tempdir):
     from django.conf import settings
 
     web = WebServer(
-        make_tempdir("posture-start-up-web-"),
+        tempdir("posture-start-up-web-"),
         {**OLD_KEY, "WEB_CONCURRENCY": "2", "DATABASE_URL": database_url(), "REDIS_URL": settings.REDIS_URL},
     )
-    web.start()
     try:
+        web.start()
         # Both workers have booted (each imports the site, config/wsgi.py, as it boots) and one has answered.
         wait_for(lambda: web.log.read_text().count("Booting worker with pid") == 2, "both workers to boot")
         wait_for(lambda: web.get("/healthz").status == 200, "a worker to answer", timeout=START_UP_TIMEOUT)
