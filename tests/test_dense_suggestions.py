@@ -32,3 +32,27 @@ def test_on_dense_data_the_bounded_refresh_keeps_exactly_the_best_ten_of_every_c
     bounded = set(LinkSuggestion.objects.values_list(*FIELDS))
     assert len(unbounded) > 10_000
     assert bounded == unbounded
+
+
+def test_the_estimate_pairs_as_the_sql_does_and_is_within_its_margin_of_the_score():
+    # What the bound rests on: numpy finds every candidate PAIRS finds, and no other, and its estimate of each
+    # score is within MARGIN of PostgreSQL's, relatively. Some incidents unplaced, to estimate those too.
+    planting.load(planting.near_repeats(seed=5, acts=200, attacks=1000, days=200))
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE events_incident SET location = NULL WHERE id % 7 = 0")
+        parameters = cycles._parameters()
+        cursor.execute(
+            f"SELECT incident_id, prior_id, score FROM ({cycles.ranked('events_incident')}) AS r",  # noqa: S608
+            parameters,
+        )
+        scores = {(i, p): score for i, p, score in cursor.fetchall()}
+        found = cycles.estimate(cursor, cycles.ALL, parameters)
+    estimated = {}
+    for lag in range(1, cycles.WINDOW_DAYS + 1):
+        incident, prior = found.pairs(lag)
+        pairs = zip(found.ids[incident].tolist(), found.ids[prior].tolist(), strict=True)
+        estimated.update(zip(pairs, found.score(lag, incident, prior).tolist(), strict=True))
+    assert len(scores) > 10_000
+    assert estimated.keys() == scores.keys()
+    error = max(abs(estimated[pair] / score - 1) for pair, score in scores.items())
+    assert error < cycles.MARGIN / 1000, error
