@@ -32,8 +32,10 @@ class LinkSuggestion(models.Model):
     never edited. `rank` 1 is the best candidate for `incident`.
     """
 
-    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="suggested_priors")
-    prior = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="suggested_answers")
+    # No index of their own: the pair's unique constraint leads with the incident, and Meta names the prior's. Each
+    # index is written for every suggestion, and a dense import's refresh writes hundreds of thousands.
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="suggested_priors", db_index=False)
+    prior = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="suggested_answers", db_index=False)
     relation = models.CharField(max_length=30, choices=IncidentLink.Relation.choices)
     lag_days = models.PositiveIntegerField()
     distance_km = models.FloatField(null=True, blank=True)
