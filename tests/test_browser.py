@@ -571,8 +571,16 @@ TIMELINE_BOXES = """() => {
     plot: one('#timeline .axis .baseline'), bars: all('#timeline .bars .bucket rect'),
     strip: one('#timeline .overview-frame'), overview: all('#timeline .overview-bar'),
     selection: one('#timeline .overview-selection'),
+    pane: box(svg),
+    labels: [...svg.querySelectorAll('text')].filter((t) => t.textContent).map((t) => [t.textContent, box(t)]),
   };
 }"""
+
+
+def labels_cut(boxes: dict) -> list:
+    """The timeline's labels that its pane's edges cut."""
+    left, right = boxes["pane"]["left"] - 0.5, boxes["pane"]["right"] + 0.5
+    return [text for text, box in boxes["labels"] if not left <= box["left"] <= box["right"] <= right]
 
 
 def test_the_timeline_zooms_to_the_range_over_an_overview_of_the_whole_span(dashboard):
@@ -599,6 +607,7 @@ def test_the_timeline_zooms_to_the_range_over_an_overview_of_the_whole_span(dash
     assert max(bar["right"] for bar in boxes["overview"]) >= strip["right"] - 0.01 * span
     assert boxes["selection"]["left"] <= strip["left"] + 1
     assert boxes["selection"]["right"] < strip["left"] + 0.2 * span
+    assert labels_cut(boxes) == []
     dashboard.screenshot("dashboard-timeline-range")
 
     # Dragging across the detail zooms in further, to days.
@@ -621,7 +630,10 @@ def test_the_timeline_zooms_to_the_range_over_an_overview_of_the_whole_span(dash
     page.get_by_role("button", name="Show all dates").click()
     page.wait_for_function("() => document.querySelector('#timeline .timeline-svg').dataset.bucket === 'month'")
     dashboard.settle()
-    assert page.evaluate(TIMELINE_BOXES)["start"] == "2007-01-01"
+    whole = page.evaluate(TIMELINE_BOXES)
+    assert whole["start"] == "2007-01-01"
+    assert labels_cut(whole) == []
+    assert labels_cut(zoomed) == []
     dashboard.screenshot("dashboard-timeline-zoomed")
 
 

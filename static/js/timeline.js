@@ -22,6 +22,7 @@ const BUCKET_DAYS = { day: 1, week: 7 };
 const BUCKET_NAMES = { day: "day", week: "week", month: "month" };
 // Roughly how wide a digit or a comma of the axis labels is (11px, tabular figures).
 const DIGIT_PX = 6.6;
+const LABEL_PX = 7.5; // a character of an x-axis label at most (the years are bold)
 
 function bucketEnd(startMs, bucket) {
   return bucket === "month" ? addMonths(startMs, 1) : addDays(startMs, BUCKET_DAYS[bucket] ?? 7);
@@ -167,13 +168,18 @@ export function createTimeline({ container, caption, clearButton, palette, onRan
     root.dataset.bucket = detailBucketName();
 
     // X axis: days, months or years, the years in bold.
-    const { values, days, yearly } = ticks(lo, hi, width - left - MARGIN.right);
+    const { values: candidates, days, yearly } = ticks(lo, hi, width - left - MARGIN.right);
     const isNewYear = (t) => new Date(t).getUTCMonth() === 0 && (!days || new Date(t).getUTCDate() === 1);
     const tickLabel = (t) => {
       const year = String(new Date(t).getUTCFullYear());
       if (days) return isNewYear(t) ? year : shortDay(+t);
       return yearly || isNewYear(t) ? year : monthLabel(+t, false);
     };
+    // A tick whose centred label would be cut by the pane's edge is left out; its neighbours still place it.
+    const values = candidates.filter((t) => {
+      const half = (tickLabel(t).length * LABEL_PX) / 2;
+      return x(t) - half >= 0 && x(t) + half <= width;
+    });
 
     // Surge weeks behind the bars, and a mark under the axis for each (several scopes may share a week).
     const weeks = new Map();
@@ -305,7 +311,10 @@ export function createTimeline({ container, caption, clearButton, palette, onRan
     const buckets = (data?.buckets ?? []).filter((b) => b.total);
     const h = overviewBottom - overviewTop;
     const most = Math.max(1, ...buckets.map((b) => b.total));
+    // A year is named right of its tick: one whose name the strip's right edge would cut is only ticked.
+    const edge = left + whole.inner + MARGIN.right;
     const years = ticks(whole.lo, whole.hi, whole.inner, 40).values.filter((t) => new Date(t).getUTCMonth() === 0);
+    const named = years.filter((t) => whole.x(t) + 3 + 4 * LABEL_PX <= edge);
     const strip = Plot.plot({
       className: "overview",
       // As scaleFor: ten pixels at least, while the pane has no width yet (or none at all).
@@ -321,7 +330,7 @@ export function createTimeline({ container, caption, clearButton, palette, onRan
         Plot.frame({ className: "overview-frame" }),
         Plot.rect(buckets, { x1: "startMs", x2: "endMs", y1: 0, y2: (b) => Math.max(b.total, most / (h - 2)), render: stampEach(buckets, () => ({ class: "overview-bar" })) }),
         Plot.ruleX(years, { className: "overview-tick" }),
-        Plot.text(years, { x: (t) => t, text: (t) => String(new Date(t).getUTCFullYear()), frameAnchor: "top", lineAnchor: "top", dx: 3, dy: 2, textAnchor: "start" }),
+        Plot.text(named, { x: (t) => t, text: (t) => String(new Date(t).getUTCFullYear()), frameAnchor: "top", lineAnchor: "top", dx: 3, dy: 2, textAnchor: "start" }),
       ],
     });
     strip.setAttribute("aria-hidden", "true");
