@@ -165,9 +165,13 @@ def write_incident(
 
 def _written_next(incident_id: int | None) -> None:
     """Name the incident whose row this transaction writes next, sides included, or no incident: the
-    involvements' trigger leaves it alone (events/sql/events_involvement_sides_track.sql)."""
+    involvements' trigger leaves it alone (events/sql/events_involvement_sides_track.sql, which takes a set of
+    ids, as an import names its incidents)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('events.incident_written_next', %s, true)", [str(incident_id or "")])
+        cursor.execute(
+            "SELECT set_config('events.incidents_written_next', %s, true)",
+            [f"{{{incident_id}}}" if incident_id else ""],
+        )
 
 
 def _write_row(incident: Incident, *, adding: bool) -> None:

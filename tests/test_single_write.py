@@ -1,8 +1,9 @@
-"""An editor's save writes the incident's row once, as an import does: its actors, casualties and sources first,
-then one INSERT or UPDATE computing its sides, actors' names, casualty totals and nearest base in the same
-statement, so that no trigger rewrites it. Counted by PostgreSQL (pg_stat_xact_user_tables: the rows the
-transaction inserted and updated in events_incident, whoever wrote them, triggers included) and by Django."""
+"""An editor's save writes the incident's row once, and so does an import, new or changed: its actors, casualties
+and sources first, then one INSERT or UPDATE computing its sides, actors' names, casualty totals and nearest base
+in the same statement, so that no trigger rewrites it. Counted by PostgreSQL (pg_stat_xact_user_tables: the rows
+the transaction inserted and updated in events_incident, whoever wrote them, triggers included) and by Django."""
 
+import datetime as dt
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -12,8 +13,12 @@ from django.contrib.gis.geos import Point
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from events.actions import IncidentRelations, update_incident
+from events.imports import ImportContext, import_incidents
+from events.imports import bulk as bulk_import
+from events.imports.records import ParsedIncident
 from events.models import Incident, Involvement
 from posture.models import Base, Side
 
@@ -251,3 +256,150 @@ def test_after_an_editors_save_the_trigger_follows_its_involvements_again(world)
     InvolvementFactory(incident=incident, actor=america, role=Involvement.Role.TARGET)
 
     assert derived(incident.pk)["targeted_sides"] == ["us-and-partners"]
+
+
+def _sides_of(incident_id: int) -> dict:
+    """The five columns as events_incident_sides_of() derives them from the involvements now."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attacking, targeted, attackers, targets, claimants FROM events_incident_sides_of(ARRAY[%s])",
+            [incident_id],
+        )
+        return dict(zip(DERIVED[:5], cursor.fetchone(), strict=True))
+
+
+def _written_next() -> str | None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('events.incidents_written_next', true)")
+        return cursor.fetchone()[0]
+
+
+MILITIA, FRONT, AMERICA = "Kata'ib Hezbollah", "Saraya Awliya al-Dam", "United States"
+
+
+def acled(n: int, title: str, actors: tuple, fatalities: int = 0) -> ParsedIncident:
+    casualties = (("other", "killed", None, fatalities, None, ""),) if fatalities else ()
+    return ParsedIncident(
+        row=n, dataset="acled", external_id=f"IRQ{n}", occurred_on=dt.date(2024, 1, n), date_precision=1,
+        kind="rocket_attack", title=title, lon=42.4412, lat=33.7856, country="IRQ", actors=actors,
+        casualties=casualties,
+    )  # fmt: skip
+
+
+def imported(records: list[ParsedIncident]) -> dict[str, int]:
+    import_incidents(records, context=ImportContext.load(user_id=None, reason="ACLED sync", publish=True))
+    return dict(Incident.objects.filter(dataset="acled").values_list("external_id", "id"))
+
+
+def test_a_reimport_of_changed_rows_writes_each_row_once(world):
+    militia, front, america, asad = world
+    ids = imported([
+        acled(1, "Rockets", (("attacker", MILITIA), ("target", AMERICA))),
+        acled(2, "Rockets", (("attacker", MILITIA), ("target", AMERICA))),
+        acled(3, "Drone", (("attacker", FRONT),)),
+        acled(4, "Shelling", (("attacker", MILITIA),)),
+    ])  # fmt: skip
+    Incident.objects.filter(pk=ids["IRQ4"]).update(
+        status="retracted", retracted_reason="deleted by ACLED", retracted_at=timezone.now()
+    )
+    again = [
+        acled(1, "More rockets", (("attacker", MILITIA), ("attacker", FRONT), ("target", AMERICA)), fatalities=2),
+        acled(2, "Rockets, again", (("attacker", MILITIA), ("target", AMERICA))),  # same actors
+        acled(3, "Drone", (("attacker", MILITIA), ("target", AMERICA), ("claimed_by", FRONT))),
+        acled(4, "Shelling", (("attacker", MILITIA),)),  # unchanged, but retracted: restored
+    ]
+
+    with incident_row_writes() as writes:
+        outcome = import_incidents(again, context=ImportContext.load(user_id=None, reason="sync", publish=True))
+
+    assert (outcome.created, outcome.updated, outcome.unchanged) == (0, 4, 0)
+    assert (writes.inserted, writes.updated) == (0, 4)
+    assert writes.verbs == ["INSERT", "UPDATE"]  # the new rows' INSERT, of none here, and the changed rows'
+    rows = {key: derived(pk) for key, pk in ids.items()}
+    assert rows["IRQ1"] == expected(asad, casualties=2, attackers=[MILITIA, FRONT])
+    assert rows["IRQ2"] == expected(asad, casualties=0, attackers=[MILITIA])
+    assert rows["IRQ3"] == expected(asad, casualties=0, attackers=[MILITIA], claimants=[FRONT])
+    assert rows["IRQ4"]["attacker_names"] == [MILITIA]
+    assert rows["IRQ4"]["attacking_sides"] == ["iran-and-aligned"]
+    for pk in ids.values():
+        assert {k: v for k, v in derived(pk).items() if k in DERIVED[:5]} == _sides_of(pk)
+        nothing_left_to_derive(pk)
+    assert Incident.objects.get(pk=ids["IRQ4"]).status == "published"
+    assert Incident.objects.get(pk=ids["IRQ2"]).title == "Rockets, again"
+
+    # The import cleared the setting: a later change of its incidents' involvements is followed again.
+    assert _written_next() == ""
+    InvolvementFactory(incident_id=ids["IRQ4"], actor=america, role=Involvement.Role.TARGET)
+    assert derived(ids["IRQ4"])["target_names"] == [AMERICA]
+
+
+def test_an_import_mixing_new_and_changed_rows_writes_each_row_once(world):
+    militia, front, america, asad = world
+    ids = imported([acled(1, "Rockets", (("attacker", MILITIA),))])
+
+    with incident_row_writes() as writes:
+        ids = imported([
+            acled(1, "Rockets", (("attacker", FRONT), ("target", AMERICA))),
+            acled(2, "Drone", (("attacker", MILITIA), ("target", AMERICA))),
+        ])  # fmt: skip
+
+    assert (writes.inserted, writes.updated) == (1, 1)
+    assert derived(ids["IRQ1"]) == expected(asad, casualties=0, attackers=[FRONT])
+    assert derived(ids["IRQ2"]) == expected(asad, casualties=0, attackers=[MILITIA])
+
+
+def test_the_import_leaves_alone_only_its_own_incidents(world, monkeypatch):
+    militia, front, america, asad = world
+    ids = imported([acled(1, "Rockets", (("attacker", MILITIA),))])
+    before, during, after = existing(militia), existing(militia), existing(militia)
+    # An incident the import does not stage, its involvements changed in the same transaction: before the
+    # import, while the import's exemption is set (between its relations and its UPDATE), and after it.
+    InvolvementFactory(incident=before, actor=america, role=Involvement.Role.TARGET)
+    update_changed = bulk_import._update_changed
+
+    def meanwhile(cursor):
+        assert _written_next() == f"{{{ids['IRQ1']}}}"
+        cursor.execute(
+            "INSERT INTO events_involvement (incident_id, actor_id, role) VALUES (%s, %s, 'target')",
+            [during.pk, america.pk],
+        )
+        update_changed(cursor)
+
+    monkeypatch.setattr(bulk_import, "_update_changed", meanwhile)
+    imported([acled(1, "Rockets", (("attacker", FRONT),))])
+    InvolvementFactory(incident=after, actor=america, role=Involvement.Role.TARGET)
+
+    for incident in (before, during, after):
+        assert derived(incident.pk)["target_names"] == [AMERICA]
+        nothing_left_to_derive(incident.pk)
+    assert derived(ids["IRQ1"])["attacker_names"] == [FRONT]
+
+
+def test_the_trigger_skips_exactly_the_incidents_named(world):
+    """Statements touching a named incident and another: only the other is refreshed, for each of INSERT, UPDATE
+    and DELETE; with the setting cleared, both are."""
+    militia, front, america, asad = world
+    named, other = existing(militia), existing(militia)
+
+    def statement(sql: str, setting: str) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('events.incidents_written_next', %s, true)", [setting])
+            cursor.execute(sql, {"named": named.pk, "other": other.pk, "actor": america.pk})
+
+    def names(role: str) -> tuple[list[str], list[str]]:
+        return derived(named.pk)[role], derived(other.pk)[role]
+
+    insert = (
+        "INSERT INTO events_involvement (incident_id, actor_id, role)"
+        " VALUES (%(named)s, %(actor)s, 'target'), (%(other)s, %(actor)s, 'target')"
+    )
+    statement(insert, f"{{{named.pk},0}}")
+    assert names("target_names") == ([], [AMERICA])
+    statement("UPDATE events_involvement SET role = 'claimed_by' WHERE actor_id = %(actor)s", f"{{{named.pk}}}")
+    assert (names("target_names"), names("claimant_names")) == (([], []), ([], [AMERICA]))
+    statement("DELETE FROM events_involvement WHERE actor_id = %(actor)s", f"{{{other.pk}}}")
+    assert names("claimant_names") == ([], [AMERICA])  # the other left alone this time
+    statement(insert, "")
+    assert (names("target_names"), names("claimant_names")) == (([AMERICA], [AMERICA]), ([], []))
+    for incident in (named, other):
+        nothing_left_to_derive(incident.pk)

@@ -3,9 +3,10 @@ figures and history rows in a dozen statements, whatever the number of rows.
 
 The rows to write are COPYed into temporary tables first; everything after that is INSERT/UPDATE ... SELECT
 from them. Actors, casualties and sources are written before the incidents they belong to (the foreign keys
-are checked at commit), so that a new incident's sides and actor names are read from its involvements by the
-INSERT itself, with the function the involvements' trigger uses (events/sql/events_incident_sides_of.sql), and
-the row is written once.
+are checked at commit), so that an incident's sides and actor names are read from its involvements by its
+INSERT or UPDATE itself, with the function the involvements' trigger uses (events/sql/events_incident_sides_of.sql),
+and each row is written once: a new row has none for the trigger to rewrite, and the trigger is told to leave the
+changed ones to their UPDATE.
 The history rows are the ones django-simple-history would have written row by row ('+' for a created row,
 '~' for a changed one, '-' for a replaced actor or casualty), with the job's user and reason. Called by
 events.imports.write.import_incidents inside its transaction. refresh_nearest_bases() re-ranks every
@@ -88,12 +89,19 @@ INCIDENT_VALUES = (
 )
 
 
-# A new incident's sides and actor names (derived.SIDES), from its involvements (already written), as the
-# involvements' trigger derives them: events/sql/events_incident_sides_of.sql.
-SIDES_JOIN = """
-    JOIN events_incident_sides_of(ARRAY(SELECT incident_id FROM import_stage WHERE NOT is_update)) AS d
+def sides_join(staged: str) -> str:
+    """The sides and actor names (derived.SIDES) of the staged incidents that match `staged` (a condition on
+    import_stage), from their involvements (already written), as the involvements' trigger derives them:
+    events/sql/events_incident_sides_of.sql."""
+    return f"""
+    JOIN events_incident_sides_of(ARRAY(SELECT incident_id FROM import_stage WHERE {staged})) AS d
       ON d.id = s.incident_id
 """
+
+
+# Tells the involvements' trigger (events/sql/events_involvement_sides_track.sql) to leave the changed incidents
+# to their UPDATE, which writes their sides, or (with '') to follow every involvement again.
+WRITTEN_NEXT = "SELECT set_config('events.incidents_written_next', {ids}, true)"
 
 
 @dataclass
@@ -163,11 +171,14 @@ def write(staged: Sequence[Staged], *, user_id: int | None, reason: str, job_id:
         cursor.execute(STAGE_SQL)
         _copy_stage(cursor, staged)
         history = (reason[:100], user_id)
-        # Relations first: the new incidents' sides are then read by their INSERT, and the involvements'
-        # trigger, finding no incident yet, rewrites only the changed ones.
+        # Relations first: the incidents' sides are then read by their INSERT or UPDATE. The involvements'
+        # trigger finds no row yet for a new incident and leaves the changed ones alone until their UPDATE, so
+        # that no row is written twice. A failure rolls the setting back with the rest.
+        cursor.execute(WRITTEN_NEXT.format(ids="ARRAY(SELECT incident_id FROM import_stage WHERE is_update)::text"))
         _replace_relations(cursor, history)
         _insert_new(cursor, user_id)
         _update_changed(cursor)
+        cursor.execute(WRITTEN_NEXT.format(ids="''"))
         write_incident_history(cursor, STAGED_HISTORY, reason=reason, user_id=user_id)
         cursor.execute(
             """
@@ -244,7 +255,7 @@ def _insert_new(cursor, user_id: int | None) -> None:
                s.location, s.geo_precision, s.place_name, s.country, s.admin1, s.base_id, s.weapon, s.munitions,
                s.status, s.dataset, s.external_id, {DERIVED_SELECT}, {", ".join(value for _, value in SIDES)},
                %s, now(), now()
-        FROM import_stage AS s {DERIVED_JOINS} {SIDES_JOIN}
+        FROM import_stage AS s {DERIVED_JOINS} {sides_join("NOT is_update")}
         WHERE NOT s.is_update
         ORDER BY s.row_no
         """,
@@ -254,14 +265,16 @@ def _insert_new(cursor, user_id: int | None) -> None:
 
 def _update_changed(cursor) -> None:
     # An update keeps the incident's status: an editor's decision to unpublish is not undone by a re-import. A
-    # retracted incident its source sends again is restored (events.imports.retract).
+    # retracted incident its source sends again is restored (events.imports.retract). Its sides come from the
+    # involvements _replace_relations just wrote (every changed row's, restored or not, its actors changed or not).
     cursor.execute(
         f"""
         UPDATE events_incident AS i SET {INCIDENT_VALUES},
+            {", ".join(f"{column} = {value}" for column, value in SIDES)},
             status = CASE WHEN s.restored THEN s.status ELSE i.status END,
             retracted_reason = CASE WHEN s.restored THEN '' ELSE i.retracted_reason END,
             retracted_at = CASE WHEN s.restored THEN NULL ELSE i.retracted_at END
-        FROM import_stage AS s {DERIVED_JOINS}
+        FROM import_stage AS s {DERIVED_JOINS} {sides_join("is_update")}
         WHERE s.is_update AND i.id = s.incident_id
         """
     )
