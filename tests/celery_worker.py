@@ -21,7 +21,7 @@ import pytest
 
 from . import fake_sources
 from .fake_sources import AcledServer
-from .servers import ROOT, VENV_BIN, make_tempdir, wait_for
+from .servers import ROOT, VENV_BIN, make_tempdir, stop_group, wait_for
 
 # The fake ACLED API (tests/fake_sources.py), which the worker is pointed at; conftest imports it from here.
 acled_server = fake_sources.acled_server
@@ -92,12 +92,7 @@ class Worker:
 
     def stop(self) -> None:
         if self.process is not None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
+            stop_group(self.process)
             self.process = None
 
 

@@ -74,6 +74,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def stop_group(process: subprocess.Popen) -> None:
+    """SIGTERM to a process started with start_new_session=True and everything it forked (a Celery worker's
+    pool, an embedded beat), then SIGKILL to what is left after 30 s."""
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
 def make_tempdir(prefix: str) -> Path:
     """A directory the postgres user can reach (pytest's tmp_path lives under a root-only 0700 folder)."""
     path = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))

@@ -11,7 +11,6 @@ import logging
 import os
 import re
 import shutil
-import signal
 import subprocess
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from events import checks, tasks
 from events.models import ImportJob
 
 from .celery_worker import database_url
-from .servers import ROOT, VENV_BIN, WebServer, make_tempdir, wait_for
+from .servers import ROOT, VENV_BIN, WebServer, make_tempdir, stop_group, wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -64,12 +63,7 @@ class Process:
     def stop(self) -> str:
         """SIGTERM to the whole group (a worker's pool, an embedded beat), then its whole output."""
         if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
+            stop_group(self.process)
         return self.output()
 
 
