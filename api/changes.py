@@ -31,7 +31,7 @@ from rest_framework import exceptions
 from rest_framework.permissions import AllowAny
 
 from api import schema
-from api.features import INCIDENT_DETAIL_JOINS
+from api.features import INCIDENT_DETAIL_JOINS, source_json
 from api.filters import ChangeFilterSet, Cursor, IncidentFilters, PageRequest, read_page, sort_key
 from api.http import ATOM, JSON, ApiView, bytes_response
 from api.pages import Page, geometry, page_links
@@ -67,12 +67,12 @@ def listed_properties() -> list[Property]:
 LISTED = listed_properties()
 LISTED_NAMES = [prop.name for prop in LISTED] + ["geometry", "sources"]
 
-# A source as the incident's Feature lists it (api.features.SOURCE_JSON), by its id `u.id` (the id alone if it
-# has since been deleted).
-SOURCE_JSONB = (
-    "jsonb_build_object('id', u.id, 'publisher', s.publisher, 'title', s.title, 'url', s.url, "
-    "'published_on', s.published_on, 'reliability', s.reliability)"
-)
+# A source as the incident's Feature lists it, by its id `u.id` (the id alone if it has since been deleted).
+SOURCE_JSONB = source_json(source_id="u.id", build="jsonb_build_object")
+
+
+# A public history row x of h's incident written before h (not a deletion's): p is the last of them.
+EARLIER_PUBLIC = "x.id = h.id AND x.status = ANY(%s) AND x.history_type <> '-' AND x.history_id < h.history_id"
 
 
 def _sources_of(row_id: Fragment | str) -> Fragment:
@@ -120,8 +120,7 @@ CHANGES_FROM = (
     + _sources_of("x.history_id")
     + " AS sources FROM events_historicalincident AS x "
     + Fragment(
-        "WHERE x.id = h.id AND x.status = ANY(%s) AND x.history_type <> '-' AND x.history_id < h.history_id "
-        "ORDER BY x.history_id DESC LIMIT 1) AS p ON true ",
+        "WHERE " + EARLIER_PUBLIC + " ORDER BY x.history_id DESC LIMIT 1) AS p ON true ",
         (PUBLIC_STATUSES,),
     )
     + "CROSS JOIN LATERAL (SELECT "
@@ -135,7 +134,7 @@ CHANGES_FROM = (
     + _sources_of(
         "(SELECT x.history_id FROM events_historicalincident AS x "
         + Fragment(
-            "WHERE x.id = h.id AND x.status = ANY(%s) AND x.history_type <> '-' AND x.history_id < h.history_id "
+            "WHERE " + EARLIER_PUBLIC + " "
             "AND EXISTS (SELECT FROM events_historicalincident_sources AS y WHERE y.history_id = x.history_id) "
             "ORDER BY x.history_id DESC LIMIT 1)",
             (PUBLIC_STATUSES,),

@@ -224,7 +224,13 @@ LINK_WARNING = (
 )
 
 
-SOURCE_JSON = (
-    "json_build_object('id', s.id, 'publisher', s.publisher, 'title', s.title, 'url', s.url, "
-    "'published_on', s.published_on, 'reliability', s.reliability)"
-)
+def source_json(*, source_id: str = "s.id", build: str = "json_build_object") -> str:
+    """A source `s` as an incident's Feature lists it; the public history builds it as jsonb, with the id it
+    cited (api.changes: a source since deleted is its id alone)."""
+    return (
+        f"{build}('id', {source_id}, 'publisher', s.publisher, 'title', s.title, 'url', s.url, "
+        "'published_on', s.published_on, 'reliability', s.reliability)"
+    )
+
+
+SOURCE_JSON = source_json()
