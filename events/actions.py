@@ -21,7 +21,7 @@ from simple_history.utils import bulk_create_with_history
 from posture.models import Actor, Base, Side, Source
 
 from . import tasks
-from .derived import DERIVED, SIDES, write_one
+from .derived import DERIVED, SIDES, WRITTEN_NEXT, write_one
 from .imports import ImportFileError, check_file, detect_format
 from .models import Casualty, ImportJob, Incident, IncidentLink, Involvement
 from .notifications.outbox import announce_publication
@@ -168,10 +168,7 @@ def _written_next(incident_id: int | None) -> None:
     involvements' trigger leaves it alone (events/sql/events_involvement_sides_track.sql, which takes a set of
     ids, as an import names its incidents)."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT set_config('events.incidents_written_next', %s, true)",
-            [f"{{{incident_id}}}" if incident_id else ""],
-        )
+        cursor.execute(WRITTEN_NEXT.format(ids="%s"), [f"{{{incident_id}}}" if incident_id else ""])
 
 
 def _write_row(incident: Incident, *, adding: bool) -> None:

@@ -65,6 +65,12 @@ SIDES = (
 )
 
 
+# Names the incidents whose rows the transaction writes next, sides included (`ids`: an SQL expression of their
+# ids as an array literal, '' for none): the involvements' trigger leaves them to that write
+# (events/sql/events_involvement_sides_track.sql). An editor's save names one, an import the rows it changes.
+WRITTEN_NEXT = "SELECT set_config('events.incidents_written_next', {ids}, true)"
+
+
 def write_one(columns: Sequence[str], values: Sequence[str], *, location: str, insert: bool) -> str:
     """One incident's row written in one statement, INSERT or UPDATE, with `columns` set to `values` (their
     placeholders) and every column of DERIVED and SIDES computed from its casualties and involvements, written

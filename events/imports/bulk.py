@@ -26,7 +26,15 @@ from typing import TYPE_CHECKING
 from django.apps import apps
 from django.db import connection
 
-from ..derived import DERIVED_COLUMNS, DERIVED_SELECT, DERIVED_VALUES, NEAREST_BASE_JOIN, SIDES, casualty_totals
+from ..derived import (
+    DERIVED_COLUMNS,
+    DERIVED_SELECT,
+    DERIVED_VALUES,
+    NEAREST_BASE_JOIN,
+    SIDES,
+    WRITTEN_NEXT,
+    casualty_totals,
+)
 
 if TYPE_CHECKING:
     from .records import ParsedIncident
@@ -97,11 +105,6 @@ def sides_join(staged: str) -> str:
     JOIN events_incident_sides_of(ARRAY(SELECT incident_id FROM import_stage WHERE {staged})) AS d
       ON d.id = s.incident_id
 """
-
-
-# Tells the involvements' trigger (events/sql/events_involvement_sides_track.sql) to leave the changed incidents
-# to their UPDATE, which writes their sides, or (with '') to follow every involvement again.
-WRITTEN_NEXT = "SELECT set_config('events.incidents_written_next', {ids}, true)"
 
 
 @dataclass
