@@ -107,7 +107,7 @@ function finish(root, { label, roleDescription = "plot", scale = null, keep = nu
 }
 
 /** 5, 10, 20, 25, 50, 100, 200, 250, 500…: the nearest round number at or above n. */
-function niceCeil(n) {
+export function niceCeil(n) {
   const magnitude = 10 ** Math.floor(Math.log10(n));
   return ([1, 2, 2.5, 5, 10].find((step) => step * magnitude >= n) ?? 10) * magnitude;
 }

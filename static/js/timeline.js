@@ -11,7 +11,7 @@ import Plot from "@observablehq/plot";
 import { clear, el, svg } from "./dom.js";
 import { addDays, addMonths, daysBetween, isoDay, longDay, monthLabel, number, parseDay, plural, shortDay, startOfMonth } from "./format.js";
 import { renderKindKey } from "./legend.js";
-import { axisGroups, nested, stampEach } from "./plots.js";
+import { axisGroups, nested, niceCeil, stampEach } from "./plots.js";
 import { apiParams } from "./state.js";
 
 const DAY = 86400000;
@@ -33,13 +33,9 @@ export function bucketFor(days) {
   return days <= 120 ? "day" : days > 8 * 365 ? "month" : "week";
 }
 
+/** The y axis's top: the count itself up to 4 (at least 1), then a round number at or above it. */
 function niceMax(n) {
-  if (n <= 4) return Math.max(n, 1);
-  const magnitude = 10 ** Math.floor(Math.log10(n));
-  for (const step of [1, 2, 2.5, 5, 10]) {
-    if (step * magnitude >= n) return step * magnitude;
-  }
-  return 10 * magnitude;
+  return n <= 4 ? Math.max(n, 1) : niceCeil(n);
 }
 
 function toBuckets(response) {
