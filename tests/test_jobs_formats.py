@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
 from django.contrib.gis.geos import Point
 from django.core.files.base import ContentFile
+from django.core.management import CommandError, call_command
 from rest_framework.authtoken.models import Token
 
 from events import imports as importing
@@ -329,3 +331,25 @@ def test_an_import_writes_the_sides_and_names_the_involvements_trigger_would():
         )
         cursor.execute("SELECT events_incident_sides_refresh(ARRAY(SELECT id FROM events_incident))")
     assert {row[0]: row[1:] for row in Incident.objects.values_list("pk", *columns)} == imported
+
+
+def test_the_command_gives_up_waiting_for_a_job_that_makes_no_progress_and_says_which(tmp_path):
+    """--wait has a deadline: a job nobody takes (here no worker, and the queueing waits for a commit that a
+    test's transaction never makes) ends the wait after --stall-timeout with exit status 3, the job left queued."""
+    path = write_acled_csv(tmp_path / "acled.csv", acled_rows(3))
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(CommandError) as gave_up:
+        call_command("import_incidents", str(path), "--wait", "--stall-timeout", "0.3", stdout=out, stderr=err)
+    job = ImportJob.objects.get()
+    assert gave_up.value.returncode == 3
+    assert str(gave_up.value) == (
+        f"Gave up waiting for import #{job.pk}: no progress in 0.3 s, queued at the last look. "
+        "The job goes on; its page in the admin shows it."
+    )
+    assert out.getvalue().splitlines()[0] == f"Import #{job.pk} of acled.csv (ACLED CSV export) is queued."
+    assert out.getvalue().splitlines()[1:] == [job.summary()]  # its progress, printed once
+    assert job.status == ImportJob.Status.QUEUED
+
+    with pytest.raises(CommandError, match="--stall-timeout must be a positive number of seconds"):
+        call_command("import_incidents", str(path), "--wait", "--stall-timeout", "0", stdout=out)
+    assert ImportJob.objects.count() == 1  # refused before anything was queued

@@ -2,7 +2,8 @@
 
 The file is copied into the media storage and imported by a Celery worker, as uploads are. With --wait
 the command prints the progress until the job ends, then the rows that failed; its exit status is 0 when
-every row was imported, 1 when some row failed, 2 when the job failed as a whole.
+every row was imported, 1 when some row failed, 2 when the job failed as a whole, and 3 when the job made no
+progress for --stall-timeout seconds (the job itself goes on, or starts once a worker takes it).
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from events.models import ImportJob
 SHOWN_ERRORS = 50
 # How long --wait lets a queued job sit before it says no worker seems to be taking it.
 NO_WORKER_HINT_SECONDS = 30
+# How long --wait lets a job go without progress before it gives up waiting (a chunk takes seconds).
+STALL_TIMEOUT_SECONDS = 600
+POLL_SECONDS = 0.5
 
 
 class Command(BaseCommand):
@@ -35,8 +39,17 @@ class Command(BaseCommand):
             "--dataset", default="", help="Dataset of the rows (default: acled for ACLED files, ucdp-ged for UCDP's)."
         )
         parser.add_argument("--user", help="Username recorded as the author in history.")
+        parser.add_argument(
+            "--stall-timeout",
+            type=float,
+            default=STALL_TIMEOUT_SECONDS,
+            metavar="SECONDS",
+            help=f"With --wait, give up (exit status 3) after this long without progress ({STALL_TIMEOUT_SECONDS}).",
+        )
 
     def handle(self, *args, path: Path, format: str | None, draft: bool, wait: bool, dataset: str, user, **options):
+        if options["stall_timeout"] <= 0:
+            raise CommandError("--stall-timeout must be a positive number of seconds.")
         if not path.is_file():
             raise CommandError(f"{path} is not a file.")
         author = None
@@ -61,7 +74,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Import #{job.pk} of {path.name} ({job.get_format_display()}) is queued.")
         if not wait:
             return
-        job = self._wait(job)
+        job = self._wait(job, options["stall_timeout"])
         self._report(job)
 
     def _queue_failed(self, exc: Exception) -> None:
@@ -70,23 +83,32 @@ class Command(BaseCommand):
             "(beat's 'Resume stalled imports')."
         )
 
-    def _wait(self, job: ImportJob) -> ImportJob:
+    def _wait(self, job: ImportJob, stall_timeout: float) -> ImportJob:
         last = None
         waited = 0.0
         hinted = False
+        moved = time.monotonic()
         while True:
             job.refresh_from_db()
             line = job.summary()
             if line != last:
                 self.stdout.write(line)
                 last = line
+                moved = time.monotonic()
             if job.finished:
                 return job
             if job.status == ImportJob.Status.QUEUED and waited > NO_WORKER_HINT_SECONDS and not hinted:
                 self.stderr.write("Still queued: is a Celery worker running (make run starts one)?")
                 hinted = True
-            time.sleep(0.5)
-            waited += 0.5
+            if time.monotonic() - moved > stall_timeout:
+                status = job.get_status_display().lower()
+                raise CommandError(
+                    f"Gave up waiting for import #{job.pk}: no progress in {stall_timeout:g} s, {status} at the last "
+                    "look. The job goes on; its page in the admin shows it.",
+                    returncode=3,
+                )
+            time.sleep(POLL_SECONDS)
+            waited += POLL_SECONDS
 
     def _report(self, job: ImportJob) -> None:
         if job.status == ImportJob.Status.FAILED:
