@@ -31,9 +31,14 @@ RETIRED_ACLED_KEY_HINT = (
 _said = False  # in this process, or in the one it was forked from
 
 
+def acled_account() -> bool:
+    """Whether an ACLED account is set, which the sync logs in with (events.imports.acled_api)."""
+    return bool(settings.ACLED_EMAIL and settings.ACLED_PASSWORD)
+
+
 def retired_acled_key() -> bool:
-    """Whether ACLED_API_KEY is set without an ACLED account (acled_api.configured()'s settings)."""
-    return bool(settings.ACLED_API_KEY and not (settings.ACLED_EMAIL and settings.ACLED_PASSWORD))
+    """Whether ACLED_API_KEY is set without an ACLED account."""
+    return bool(settings.ACLED_API_KEY) and not acled_account()
 
 
 def start_up_warnings() -> list[str]:
