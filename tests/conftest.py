@@ -73,11 +73,8 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.fixture
-def editor(request, db):
-    # Outside a transaction this is a transactional test (the worker's, the live server's), which may run
-    # after another's flush: the Editors group the factory joins must be written again first.
-    if not connection.in_atomic_block:
-        request.getfixturevalue("editors_group")
+def editor(db):
+    # The Editors group the factory joins is there even after another test's flush (pytest_runtest_teardown).
     return EditorFactory()
 
 
@@ -206,12 +203,6 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture
-def editors_group(transactional_db):
-    """For transactional tests, which run after another's flush."""
-    restore_migration_data()
-
-
-@pytest.fixture
-def ayn_al_asad(editors_group):
+def ayn_al_asad(transactional_db):
     """A base whose name and place the import and notification tests use; those are transactional tests."""
     return BaseFactory(name="Ayn al-Asad", slug="ayn-al-asad", location=Point(42.4412, 33.7856, srid=4326))

@@ -19,7 +19,7 @@ def nearest(incidents) -> set:
     return set(Incident.objects.filter(pk__in=[i.pk for i in incidents]).values_list("nearest_base_id", flat=True))
 
 
-def test_a_base_that_appears_or_moves_becomes_or_stops_being_the_nearest_base(celery_worker, editors_group):
+def test_a_base_that_appears_or_moves_becomes_or_stops_being_the_nearest_base(celery_worker, transactional_db):
     far = BaseFactory(name="Tanf", location=Point(38.63, 33.50, srid=4326))
     incidents = [IncidentFactory(location=Point(42.44 + n / 100, 33.79, srid=4326)) for n in range(5)]
     for incident in incidents:

@@ -32,7 +32,7 @@ def run_sync_in_worker() -> ImportJob:
 
 @pytest.mark.worker
 def test_the_worker_logs_in_follows_pages_then_pulls_only_what_changed_and_retracts_what_acled_deleted(
-    celery_worker, acled_server, editors_group
+    celery_worker, acled_server, transactional_db
 ):
     assert WORKER_ENV["ACLED_PAGE_SIZE"] == "3"
     acled_server.reset()
