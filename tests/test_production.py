@@ -10,6 +10,7 @@ Requests carry X-Forwarded-Proto: https, as the TLS-terminating proxy in front o
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
 import http.client
 import http.server
@@ -111,19 +112,24 @@ def stack():
         # The site's one-second statement timeout is for its requests: on a busy machine a migration's statement
         # may take longer.
         setup = {"DATABASE_STATEMENT_TIMEOUT": ""}
-        web.manage("migrate", "--no-input", env=setup)
-        web.manage("load_seed", env=setup)
-        web.manage("collectstatic", "--no-input", env=setup)
-        token = web.manage(
-            "shell",
-            "-c",
-            "from django.contrib.auth.models import Group, User;"
-            "from rest_framework.authtoken.models import Token;"
-            f"u = User.objects.create_user({EDITOR[0]!r}, password={EDITOR[1]!r}, is_staff=True);"
-            "u.groups.add(Group.objects.get(name='Editors'));"
-            "print(Token.objects.create(user=u).key)",
-            env=setup,
-        ).stdout.split()[-1]
+        # collectstatic reads no database: it runs meanwhile. The rest is one process, since each start of
+        # manage.py costs seconds of imports.
+        with concurrent.futures.ThreadPoolExecutor(1) as beside:
+            collected = beside.submit(web.manage, "collectstatic", "--no-input", env=setup)
+            token = web.manage(
+                "shell",
+                "-c",
+                "from django.contrib.auth.models import Group, User;"
+                "from django.core.management import call_command;"
+                "from rest_framework.authtoken.models import Token;"
+                "call_command('migrate', interactive=False, verbosity=0);"
+                "call_command('load_seed');"
+                f"u = User.objects.create_user({EDITOR[0]!r}, password={EDITOR[1]!r}, is_staff=True);"
+                "u.groups.add(Group.objects.get(name='Editors'));"
+                "print(Token.objects.create(user=u).key)",
+                env=setup,
+            ).stdout.split()[-1]
+            collected.result()  # its own deadline is run()'s
         web.start()
         yield Stack(directory, postgres, redis, web, token)
     finally:
@@ -592,9 +598,14 @@ def test_a_failed_restore_changes_nothing(stack):
 
 @pytest.fixture
 def production_schema(stack):
-    return schemathesis.openapi.from_url(
+    loaded = schemathesis.openapi.from_url(
         f"http://127.0.0.1:{stack.web.port}/api/schema/?format=json", headers={"X-Forwarded-Proto": "https"}
     )
+    # The coverage phase's cases (every boundary and negative value the schema defines, 3,400 of them, the
+    # same every run) go through the same views in tests/test_schema.py, in-process; here the generated
+    # examples go through what production adds around those views.
+    loaded.config.phases.update(phases=["examples", "fuzzing"])
+    return loaded
 
 
 production_api = schemathesis.pytest.from_fixture("production_schema")
@@ -610,7 +621,7 @@ def schemathesis_node_id(request):
 
 @production_api.parametrize()
 @hypothesis.settings(
-    max_examples=5, deadline=None, derandomize=True, suppress_health_check=list(hypothesis.HealthCheck)
+    max_examples=10, deadline=None, derandomize=True, suppress_health_check=list(hypothesis.HealthCheck)
 )
 @pytest.mark.usefixtures("schemathesis_node_id")
 def test_the_api_keeps_to_its_schema_in_production_as_an_editor(case, stack):
