@@ -14,6 +14,7 @@ most WINDOW_DAYS before it. Its score, in (0, 1], multiplies four factors (READM
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -449,7 +450,8 @@ def chance(
     published) against `permutations` shuffles of their dates among themselves.
 
     Shuffling keeps who attacked whom and how often, and breaks only the timing: if answers follow attacks,
-    the observed incidents pair more often within the window than the shuffled ones.
+    the observed incidents pair more often within the window than the shuffled ones. The rows come in id
+    order, which the shuffles follow: the same data gives the same answer.
     """
     where = f"i.id IN ({incident_ids_sql[0]})" if incident_ids_sql else "TRUE"
     params = list(incident_ids_sql[1]) if incident_ids_sql else []
@@ -459,10 +461,23 @@ def chance(
             SELECT i.occurred_on, i.attacking_sides, i.targeted_sides FROM events_incident AS i
             WHERE {where} AND i.status = 'published' AND i.date_precision <= %s AND i.kind <> ALL(%s)
               AND (i.attacking_sides <> '{{}}' OR i.targeted_sides <> '{{}}')
+            ORDER BY i.id
             """,
             [*params, MAX_DATE_PRECISION, Category.POLITICAL.kinds],
         )
         rows = cursor.fetchall()
+    return chance_of(rows, window=window, permutations=permutations, seed=seed)
+
+
+def chance_of(
+    rows: Sequence[tuple[dt.date, Sequence[str], Sequence[str]]],
+    *,
+    window: int = WINDOW_DAYS,
+    permutations: int = PERMUTATIONS,
+    seed: int = 0,
+) -> Chance:
+    """chance()'s arithmetic on its rows, in id order: each incident's date, the sides it attacked for and the
+    sides it targeted."""
     n = len(rows)
     if not n:
         return Chance(0, 0.0, (0.0, 0.0), 1.0, permutations, 0, [0] * window, [0.0] * window)
