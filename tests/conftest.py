@@ -63,6 +63,18 @@ def _patient_caches() -> None:
 _patient_caches()
 
 
+def _fast_password_hasher() -> None:
+    """Django's advice for tests: PBKDF2's million rounds cost half a second a password on the development
+    machine, and every editor a test makes, and every login, paid it (24 s of one schemathesis run). The
+    production stack (tests/test_production.py) runs its own processes with the real hashers."""
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+_fast_password_hasher()
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items):
     """A module marked heavy (the production module's stack) takes minutes in all and runs in one test process
