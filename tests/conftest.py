@@ -77,11 +77,18 @@ _fast_password_hasher()
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items):
-    """A module marked heavy (the production module's stack) takes minutes in all and runs in one test process
-    (--dist loadfile), so it goes first and the other process runs everything else meanwhile: pytest-xdist hands
-    files out in this order. Within it, and among the rest, the random order stays (this runs after
+    """A file runs whole in one test process (--dist loadfile), and pytest-xdist hands files out in this order
+    (scripts/dev passes --no-loadscope-reorder; by default it would order them by their number of tests). The
+    longest go first, so that the short ones even out the end: the modules marked heavy (minutes each), then
+    the files of browser tests, then the rest. Within each, the random order stays (this runs after
     pytest-randomly)."""
-    items.sort(key=lambda item: item.get_closest_marker("heavy") is None)
+
+    def rank(item: pytest.Item) -> int:
+        if item.get_closest_marker("heavy"):
+            return 0
+        return 1 if item.get_closest_marker("browser") else 2
+
+    items.sort(key=rank)
 
 
 @pytest.fixture

@@ -29,6 +29,9 @@ from .factories import (
     TroopLevelFactory,
 )
 
+# Minutes in all (every case of the coverage phase): handed out among the first (tests/conftest.py).
+pytestmark = pytest.mark.heavy
+
 
 def test_the_schema_passes_spectacular_validation_with_no_warnings(tmp_path):
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
