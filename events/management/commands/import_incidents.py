@@ -85,9 +85,8 @@ class Command(BaseCommand):
 
     def _wait(self, job: ImportJob, stall_timeout: float) -> ImportJob:
         last = None
-        waited = 0.0
         hinted = False
-        moved = time.monotonic()
+        started = moved = time.monotonic()
         while True:
             job.refresh_from_db()
             line = job.summary()
@@ -97,6 +96,7 @@ class Command(BaseCommand):
                 moved = time.monotonic()
             if job.finished:
                 return job
+            waited = time.monotonic() - started
             if job.status == ImportJob.Status.QUEUED and waited > NO_WORKER_HINT_SECONDS and not hinted:
                 self.stderr.write("Still queued: is a Celery worker running (make run starts one)?")
                 hinted = True
@@ -108,7 +108,6 @@ class Command(BaseCommand):
                     returncode=3,
                 )
             time.sleep(POLL_SECONDS)
-            waited += POLL_SECONDS
 
     def _report(self, job: ImportJob) -> None:
         if job.status == ImportJob.Status.FAILED:
